@@ -1,0 +1,108 @@
+//! How an execution reaches its executor: the [`Dispatcher`] trait.
+//!
+//! The engine picks an executor, records the attempt, then calls
+//! [`Dispatcher::dispatch`]. The HTTP implementation (CONTRACT §4) lives in
+//! `scheduler-server`; [`InProcessDispatcher`](crate::InProcessDispatcher)
+//! runs async handlers inside the embedding program.
+
+use crate::domain::{ExecutionId, ExecutionStatus, Executor, ExecutorRegistration, Task};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Everything an executor is told about one attempt (CONTRACT §4 dispatch body).
+#[derive(Clone, Debug)]
+pub struct DispatchRequest {
+    /// The execution.
+    pub execution_id: ExecutionId,
+    /// The task it belongs to (a snapshot at dispatch time).
+    pub task: Arc<Task>,
+    /// Parameters to run with.
+    pub parameters: Option<serde_json::Value>,
+    /// The cron instant or the manual trigger time.
+    pub scheduled_time: DateTime<Utc>,
+    /// Seconds the attempt may run.
+    pub timeout_seconds: u32,
+    /// Attempt number (0 for the first).
+    pub retry_count: u32,
+    /// Secret the executor must show when it reports back.
+    pub callback_token: String,
+    /// Where results go for executors that are not in this process.
+    pub reporter: Reporter,
+}
+
+/// A final or progress report about an execution, from its executor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutionReport {
+    /// `running` (progress), `success` or `failed`.
+    pub status: ExecutionStatus,
+    /// Result payload.
+    pub result: Option<serde_json::Value>,
+    /// Log text to append.
+    pub logs: Option<String>,
+    /// When it ended, per the executor (defaults to the time of the report).
+    pub end_time: Option<DateTime<Utc>>,
+}
+
+/// What happened to a dispatch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DispatchOutcome {
+    /// The executor took it and will report later: the execution is `running`.
+    Accepted,
+    /// The executor ran it and answered with a final report at once
+    /// (`success` or `failed`).
+    Finished(ExecutionReport),
+    /// The executor refused it or could not be reached: a failed attempt.
+    Refused(String),
+}
+
+/// Delivers executions to executors.
+#[async_trait]
+pub trait Dispatcher: Send + Sync + 'static {
+    /// Sends one attempt to `executor`. The engine bounds the call with
+    /// `dispatch_timeout`; an error or a timeout is a failed attempt.
+    async fn dispatch(&self, executor: &Executor, request: DispatchRequest) -> DispatchOutcome;
+
+    /// Asks `executor` to stop an execution; best effort, errors are logged.
+    async fn stop(&self, executor: &Executor, execution_id: &ExecutionId);
+
+    /// Executors this dispatcher itself provides, registered by the engine at
+    /// start (the in-process dispatcher provides one; HTTP provides none).
+    fn local_executors(&self, _instance_id: &str) -> Vec<ExecutorRegistration> {
+        Vec::new()
+    }
+}
+
+/// Hands reports back to the engine from inside the process.
+///
+/// HTTP executors report through the callback route instead; in-process
+/// handlers use this.
+#[derive(Clone)]
+pub struct Reporter {
+    inner: Arc<dyn ReportSink>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reporter")
+    }
+}
+
+impl Reporter {
+    /// Wraps a sink.
+    pub fn new(inner: Arc<dyn ReportSink>) -> Self {
+        Self { inner }
+    }
+
+    /// Reports on an execution, authenticated by its callback token.
+    pub async fn report(&self, execution_id: &ExecutionId, token: &str, report: ExecutionReport) {
+        self.inner.report(execution_id, token, report).await;
+    }
+}
+
+/// Receives in-process reports (implemented by the engine).
+#[async_trait]
+pub trait ReportSink: Send + Sync + 'static {
+    /// Applies a report; errors (a late report on a final execution) are logged.
+    async fn report(&self, execution_id: &ExecutionId, token: &str, report: ExecutionReport);
+}

@@ -1,0 +1,222 @@
+//! Executors: the processes that run executions.
+
+use super::task::{JsonObject, double_option};
+use super::validation::{ValidationError, check_http_url, check_len};
+use super::ExecutorId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Administrative status of an executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutorStatus {
+    /// Takes dispatches (when healthy).
+    Online,
+    /// Takes none.
+    Offline,
+    /// Takes none; kept across re-registration.
+    Maintenance,
+}
+
+impl ExecutorStatus {
+    /// The snake_case name used in JSON and SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Offline => "offline",
+            Self::Maintenance => "maintenance",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "online" => Self::Online,
+            "offline" => Self::Offline,
+            "maintenance" => Self::Maintenance,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored executor (CONTRACT §1 "Executor").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Executor {
+    /// Generated id.
+    pub id: ExecutorId,
+    /// Service name shared by its instances.
+    pub name: String,
+    /// Unique per running process; registering it again updates this executor.
+    pub instance_id: String,
+    /// Where `/execute`, `/stop` and (by default) `/health` live.
+    pub base_url: String,
+    /// Health URL; `None` means `{base_url}/health`.
+    pub health_check_url: Option<String>,
+    /// Administrative status.
+    pub status: ExecutorStatus,
+    /// Result of the health probes, with the failure/recovery thresholds applied.
+    pub is_healthy: bool,
+    /// When it was last probed.
+    pub last_health_check: Option<DateTime<Utc>>,
+    /// Consecutive failed probes.
+    pub health_check_failures: u32,
+    /// Consecutive successful probes (internal; drives recovery).
+    #[serde(default, skip_serializing)]
+    pub health_check_successes: u32,
+    /// Free-form metadata given at registration.
+    pub metadata: Option<JsonObject>,
+    /// When it first registered.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Executor {
+    /// The URL the health probe calls.
+    pub fn health_url(&self) -> String {
+        match &self.health_check_url {
+            Some(u) => u.clone(),
+            None => format!("{}/health", self.base_url.trim_end_matches('/')),
+        }
+    }
+
+    /// Whether it may receive dispatches (`online` and healthy).
+    pub fn is_available(&self) -> bool {
+        self.status == ExecutorStatus::Online && self.is_healthy
+    }
+}
+
+/// `POST /executors/register` input.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorRegistration {
+    /// Service name.
+    pub name: String,
+    /// Unique instance id.
+    pub instance_id: String,
+    /// Absolute http(s) URL.
+    pub base_url: String,
+    /// Absolute http(s) URL, or none for `{base_url}/health`.
+    #[serde(default)]
+    pub health_check_url: Option<String>,
+    /// Free-form metadata.
+    #[serde(default)]
+    pub metadata: Option<JsonObject>,
+}
+
+impl ExecutorRegistration {
+    /// Validates the registration and builds the executor it would create.
+    pub fn validate(self, id: ExecutorId, now: DateTime<Utc>) -> Result<Executor, ValidationError> {
+        let e = Executor {
+            id,
+            name: self.name,
+            instance_id: self.instance_id,
+            base_url: self.base_url,
+            health_check_url: self.health_check_url,
+            status: ExecutorStatus::Online,
+            is_healthy: true,
+            last_health_check: None,
+            health_check_failures: 0,
+            health_check_successes: 0,
+            metadata: self.metadata,
+            created_at: now,
+            updated_at: now,
+        };
+        validate_executor(&e)?;
+        Ok(e)
+    }
+}
+
+/// `PUT /executors/{id}` input: only the fields given change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorPatch {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New base URL.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// New health URL (`Some(None)` goes back to `{base_url}/health`).
+    #[serde(default, with = "double_option")]
+    pub health_check_url: Option<Option<String>>,
+    /// New metadata (`Some(None)` clears it).
+    #[serde(default, with = "double_option")]
+    pub metadata: Option<Option<JsonObject>>,
+}
+
+impl ExecutorPatch {
+    /// Applies the patch to a copy of `e` and validates the result.
+    pub fn apply(self, e: &Executor, now: DateTime<Utc>) -> Result<Executor, ValidationError> {
+        let mut e = e.clone();
+        if let Some(v) = self.name {
+            e.name = v;
+        }
+        if let Some(v) = self.base_url {
+            e.base_url = v;
+        }
+        if let Some(v) = self.health_check_url {
+            e.health_check_url = v;
+        }
+        if let Some(v) = self.metadata {
+            e.metadata = v;
+        }
+        e.updated_at = now;
+        validate_executor(&e)?;
+        Ok(e)
+    }
+}
+
+fn validate_executor(e: &Executor) -> Result<(), ValidationError> {
+    check_len("name", &e.name, 1, 255)?;
+    if e.name.trim().is_empty() {
+        return Err(ValidationError::new("name", "must not be blank"));
+    }
+    check_len("instance_id", &e.instance_id, 1, 255)?;
+    check_http_url("base_url", &e.base_url)?;
+    if let Some(u) = &e.health_check_url {
+        check_http_url("health_check_url", u)?;
+    }
+    if let Some(m) = &e.metadata {
+        super::task::validate_parameters("metadata", Some(m))?;
+    }
+    Ok(())
+}
+
+/// Thresholds that turn probe results into `is_healthy` transitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthThresholds {
+    /// Consecutive failures after which `is_healthy` becomes false (default 3).
+    pub failure_threshold: u32,
+    /// Consecutive successes after which `is_healthy` becomes true again (default 2).
+    pub recovery_threshold: u32,
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 3,
+            recovery_threshold: 2,
+        }
+    }
+}
+
+impl HealthThresholds {
+    /// Applies one probe result to an executor's counters and health flag.
+    ///
+    /// Stores call this inside their atomic update so every backend agrees.
+    pub fn apply(&self, e: &mut Executor, ok: bool, at: DateTime<Utc>) {
+        e.last_health_check = Some(at);
+        if ok {
+            e.health_check_failures = 0;
+            e.health_check_successes = e.health_check_successes.saturating_add(1);
+            if !e.is_healthy && e.health_check_successes >= self.recovery_threshold.max(1) {
+                e.is_healthy = true;
+            }
+        } else {
+            e.health_check_successes = 0;
+            e.health_check_failures = e.health_check_failures.saturating_add(1);
+            if e.is_healthy && e.health_check_failures >= self.failure_threshold.max(1) {
+                e.is_healthy = false;
+            }
+        }
+    }
+}

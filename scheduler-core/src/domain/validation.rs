@@ -1,0 +1,61 @@
+//! Field validation shared by every input type.
+
+use std::fmt;
+
+/// A rejected input: which field, and which rule it broke.
+///
+/// The server turns this into `400 validation_failed` with `"{field}: {message}"`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// The field name as it appears in the JSON API (`timeout_seconds`, `executors[1].weight`).
+    pub field: String,
+    /// The rule that was broken, in plain words.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// A validation error on `field`.
+    pub fn new(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Checks a string's length in characters (not bytes) against `min..=max`.
+pub(crate) fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ValidationError> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be {min} to {max} characters long (got {n})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that an integer lies in `min..=max` and narrows it.
+pub(crate) fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<u32, ValidationError> {
+    if value < min || value > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be between {min} and {max} (got {value})"),
+        ));
+    }
+    u32::try_from(value).map_err(|_| ValidationError::new(field, "out of range"))
+}
+
+/// Checks that `value` is an absolute `http`/`https` URL with a host.
+pub(crate) fn check_http_url(field: &str, value: &str) -> Result<(), ValidationError> {
+    let url = url::Url::parse(value)
+        .map_err(|e| ValidationError::new(field, format!("must be an absolute http(s) URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ValidationError::new(field, "must use the http or https scheme"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ValidationError::new(field, "must name a host"));
+    }
+    check_len(field, value, 1, 2048)
+}

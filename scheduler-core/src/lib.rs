@@ -1,0 +1,27 @@
+//! # scheduler-core
+//!
+//! The embeddable heart of the scheduler: the domain model, cron schedules in
+//! IANA time zones, the [`Store`] persistence boundary with an in-memory
+//! implementation, and the scheduling engine.
+
+pub mod clock;
+mod domain;
+mod memory;
+pub mod schedule;
+mod store;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use clock::{Clock, SystemClock};
+#[cfg(any(test, feature = "test-util"))]
+pub use clock::ManualClock;
+pub use domain::*;
+pub use memory::MemoryStore;
+pub use schedule::Schedule;
+pub use store::*;
+pub mod dispatch;
+pub mod health;
+pub mod leader;
+pub use dispatch::{DispatchOutcome, DispatchRequest, Dispatcher, ExecutionReport, ReportSink, Reporter};
+pub use health::{AlwaysHealthy, HealthProbe, ProbeResult};
+pub use leader::{AlwaysLeader, Leadership, LocalLeadership, LocalLock};

@@ -1,0 +1,735 @@
+//! [`MemoryStore`]: the embedded default store, kept in process memory.
+//!
+//! One mutex guards the whole state; every method takes it once, does its
+//! work without awaiting, and releases it, so calls are atomic and no lock is
+//! held across an `.await`. Secondary indexes keep the engine's hot queries
+//! (claims, due and overdue executions, per-task activity, per-executor
+//! load) independent of the number of executions stored.
+
+use crate::domain::*;
+use crate::store::*;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+/// An in-memory [`Store`]; nothing survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+type TimeKey<Id> = (DateTime<Utc>, Id);
+
+#[derive(Debug, Default)]
+struct State {
+    tasks: HashMap<TaskId, Task>,
+    tasks_by_created: BTreeSet<TimeKey<TaskId>>,
+    tasks_by_updated: BTreeSet<TimeKey<TaskId>>,
+    live_names: HashMap<String, TaskId>,
+    assignments: HashMap<TaskId, Vec<TaskExecutor>>,
+
+    executors: BTreeMap<ExecutorId, Executor>,
+    instance_ids: HashMap<String, ExecutorId>,
+
+    executions: HashMap<ExecutionId, Execution>,
+    fires: HashSet<(TaskId, DateTime<Utc>)>,
+    by_time: BTreeSet<TimeKey<ExecutionId>>,
+    by_task: HashMap<TaskId, BTreeSet<TimeKey<ExecutionId>>>,
+    by_executor: HashMap<ExecutorId, HashSet<ExecutionId>>,
+    due: BTreeSet<TimeKey<ExecutionId>>,
+    unanswered: BTreeSet<ExecutionId>,
+    deadlines: BTreeSet<TimeKey<ExecutionId>>,
+    activity: HashMap<TaskId, TaskActivity>,
+    running_by_executor: HashMap<ExecutorId, u64>,
+    pending: u64,
+    running: u64,
+
+    lb: HashMap<(TaskId, String), LbState>,
+    instances: BTreeMap<String, SchedulerInstance>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave an index half-updated in
+        // a way later calls would misread worse than losing the store, and
+        // poisoning would turn one bug into every call failing: keep going.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn page_of<T: Clone>(rows: impl Iterator<Item = T>, page: Page) -> Paged<T> {
+    let mut total = 0u64;
+    let mut items = Vec::new();
+    let skip = page.offset();
+    for row in rows {
+        if total >= skip && (items.len() as u64) < u64::from(page.page_size) {
+            items.push(row);
+        }
+        total += 1;
+    }
+    Paged { items, total }
+}
+
+impl State {
+    fn task(&self, id: &TaskId) -> StoreResult<&Task> {
+        self.tasks.get(id).ok_or_else(|| StoreError::task_not_found(id))
+    }
+
+    fn check_executors_exist(&self, executors: &[TaskExecutor]) -> StoreResult<()> {
+        match executors.iter().find(|a| !self.executors.contains_key(&a.executor_id)) {
+            Some(a) => Err(StoreError::executor_not_found(&a.executor_id)),
+            None => Ok(()),
+        }
+    }
+
+    fn put_task(&mut self, task: Task) -> Task {
+        if let Some(old) = self.tasks.get(&task.id) {
+            self.tasks_by_updated.remove(&(old.updated_at, old.id.clone()));
+            if old.status != TaskStatus::Deleted && self.live_names.get(&old.name) == Some(&old.id) {
+                self.live_names.remove(&old.name);
+            }
+        } else {
+            self.tasks_by_created.insert((task.created_at, task.id.clone()));
+        }
+        self.tasks_by_updated.insert((task.updated_at, task.id.clone()));
+        if task.status != TaskStatus::Deleted {
+            self.live_names.insert(task.name.clone(), task.id.clone());
+        }
+        self.tasks.insert(task.id.clone(), task.clone());
+        task
+    }
+
+    fn name_free(&self, name: &str, for_task: &TaskId) -> StoreResult<()> {
+        match self.live_names.get(name) {
+            Some(owner) if owner != for_task => Err(StoreError::NameTaken(name.to_owned())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds (`sign = 1`) or removes (`sign = -1`) an execution's entries in the
+    /// indexes that depend on mutable fields.
+    fn index_mutable(&mut self, e: &Execution, add: bool) {
+        let key = (e.scheduled_time, e.id.clone());
+        let _ = key;
+        if let Some(x) = &e.executor_id {
+            let set = self.by_executor.entry(x.clone()).or_default();
+            if add {
+                set.insert(e.id.clone());
+            } else {
+                set.remove(&e.id);
+            }
+        }
+        let bump = |n: &mut u64| {
+            if add {
+                *n += 1;
+            } else {
+                *n = n.saturating_sub(1);
+            }
+        };
+        match e.status {
+            ExecutionStatus::Pending => {
+                bump(&mut self.pending);
+                bump(&mut self.activity.entry(e.task_id.clone()).or_default().pending);
+                if e.dispatched_at.is_some() {
+                    if add {
+                        self.unanswered.insert(e.id.clone());
+                    } else {
+                        self.unanswered.remove(&e.id);
+                    }
+                } else {
+                    let due_key = (e.next_attempt_at.unwrap_or(e.created_at), e.id.clone());
+                    if add {
+                        self.due.insert(due_key);
+                    } else {
+                        self.due.remove(&due_key);
+                    }
+                }
+            }
+            ExecutionStatus::Running => {
+                bump(&mut self.running);
+                bump(&mut self.activity.entry(e.task_id.clone()).or_default().running);
+                if let Some(x) = &e.executor_id {
+                    bump(self.running_by_executor.entry(x.clone()).or_default());
+                }
+            }
+            _ => {}
+        }
+        if !e.status.is_final() {
+            if let Some(t) = e.timeout_at {
+                if add {
+                    self.deadlines.insert((t, e.id.clone()));
+                } else {
+                    self.deadlines.remove(&(t, e.id.clone()));
+                }
+            }
+        }
+    }
+
+    fn insert_execution(&mut self, e: &Execution) -> StoreResult<Execution> {
+        if !self.tasks.contains_key(&e.task_id) {
+            return Err(StoreError::task_not_found(&e.task_id));
+        }
+        if self.executions.contains_key(&e.id) {
+            return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
+        }
+        let key = (e.scheduled_time, e.id.clone());
+        self.by_time.insert(key.clone());
+        self.by_task.entry(e.task_id.clone()).or_default().insert(key);
+        self.index_mutable(e, true);
+        self.executions.insert(e.id.clone(), e.clone());
+        Ok(e.clone())
+    }
+
+    fn ids_to_executions<'a>(&'a self, ids: impl Iterator<Item = &'a ExecutionId>, limit: u32) -> Vec<Execution> {
+        ids.filter_map(|id| self.executions.get(id).cloned())
+            .take(limit as usize)
+            .collect()
+    }
+}
+
+fn contains(hay: &str, needle: Option<&String>) -> bool {
+    needle.is_none_or(|n| hay.contains(n.as_str()))
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn create_task(&self, task: &Task, executors: &[TaskExecutor]) -> StoreResult<Task> {
+        let mut s = self.lock();
+        if s.tasks.contains_key(&task.id) {
+            return Err(StoreError::Conflict(format!("task {} already exists", task.id)));
+        }
+        if task.status != TaskStatus::Deleted {
+            s.name_free(&task.name, &task.id)?;
+        }
+        s.check_executors_exist(executors)?;
+        s.assignments.insert(task.id.clone(), executors.to_vec());
+        Ok(s.put_task(task.clone()))
+    }
+
+    async fn get_task(&self, id: &TaskId) -> StoreResult<Task> {
+        self.lock().task(id).cloned()
+    }
+
+    async fn list_tasks(&self, filter: &TaskFilter, page: Page) -> StoreResult<Paged<Task>> {
+        let s = self.lock();
+        let rows = s.tasks_by_created.iter().rev().filter_map(|(_, id)| {
+            let t = s.tasks.get(id)?;
+            let status_ok = match filter.status {
+                Some(st) => t.status == st,
+                None => t.status != TaskStatus::Deleted,
+            };
+            (status_ok && contains(&t.name, filter.name.as_ref())).then(|| t.clone())
+        });
+        Ok(page_of(rows, page))
+    }
+
+    async fn update_task(&self, task: &Task, executors: Option<&[TaskExecutor]>) -> StoreResult<Task> {
+        let mut s = self.lock();
+        let stored = s.task(&task.id)?;
+        if stored.status == TaskStatus::Deleted {
+            return Err(StoreError::Conflict(format!("task {} is deleted", task.id)));
+        }
+        let mut next = task.clone();
+        next.created_at = stored.created_at;
+        if next.status != TaskStatus::Deleted {
+            s.name_free(&next.name, &next.id)?;
+        }
+        if let Some(list) = executors {
+            s.check_executors_exist(list)?;
+            s.assignments.insert(task.id.clone(), list.to_vec());
+        }
+        Ok(s.put_task(next))
+    }
+
+    async fn delete_task(&self, id: &TaskId, at: DateTime<Utc>) -> StoreResult<Task> {
+        let mut s = self.lock();
+        let mut t = s.task(id)?.clone();
+        if t.status == TaskStatus::Deleted {
+            return Err(StoreError::Conflict(format!("task {id} is already deleted")));
+        }
+        t.status = TaskStatus::Deleted;
+        t.next_run_time = None;
+        t.updated_at = at;
+        Ok(s.put_task(t))
+    }
+
+    async fn active_tasks(&self) -> StoreResult<Vec<Task>> {
+        let s = self.lock();
+        Ok(s.tasks
+            .values()
+            .filter(|t| t.status == TaskStatus::Active)
+            .cloned()
+            .collect())
+    }
+
+    async fn tasks_changed_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<Task>> {
+        let s = self.lock();
+        let start = (since, TaskId::new(""));
+        Ok(s.tasks_by_updated
+            .range(start..)
+            .filter_map(|(_, id)| s.tasks.get(id).cloned())
+            .collect())
+    }
+
+    async fn set_next_run_time(&self, id: &TaskId, next: Option<DateTime<Utc>>) -> StoreResult<()> {
+        let mut s = self.lock();
+        if let Some(t) = s.tasks.get_mut(id) {
+            if t.status == TaskStatus::Active {
+                t.next_run_time = next;
+            }
+        }
+        Ok(())
+    }
+
+    async fn task_executors(&self, task_id: &TaskId) -> StoreResult<Vec<TaskExecutor>> {
+        let s = self.lock();
+        s.task(task_id)?;
+        let mut list = s.assignments.get(task_id).cloned().unwrap_or_default();
+        list.sort_by(|a, b| a.executor_id.cmp(&b.executor_id));
+        Ok(list)
+    }
+
+    async fn replace_task_executors(
+        &self,
+        task_id: &TaskId,
+        executors: &[TaskExecutor],
+    ) -> StoreResult<Vec<TaskExecutor>> {
+        let mut s = self.lock();
+        if s.task(task_id)?.status == TaskStatus::Deleted {
+            return Err(StoreError::Conflict(format!("task {task_id} is deleted")));
+        }
+        s.check_executors_exist(executors)?;
+        let mut list = executors.to_vec();
+        list.sort_by(|a, b| a.executor_id.cmp(&b.executor_id));
+        s.assignments.insert(task_id.clone(), list.clone());
+        Ok(list)
+    }
+
+    async fn register_executor(&self, executor: &Executor) -> StoreResult<(Executor, Registered)> {
+        let mut s = self.lock();
+        if let Some(id) = s.instance_ids.get(&executor.instance_id).cloned() {
+            let e = s
+                .executors
+                .get_mut(&id)
+                .ok_or_else(|| StoreError::executor_not_found(&id))?;
+            e.name = executor.name.clone();
+            e.base_url = executor.base_url.clone();
+            e.health_check_url = executor.health_check_url.clone();
+            e.metadata = executor.metadata.clone();
+            if e.status == ExecutorStatus::Offline {
+                e.status = ExecutorStatus::Online;
+            }
+            e.is_healthy = true;
+            e.health_check_failures = 0;
+            e.health_check_successes = 0;
+            e.updated_at = executor.updated_at;
+            return Ok((e.clone(), Registered::Updated));
+        }
+        if s.executors.contains_key(&executor.id) {
+            return Err(StoreError::Conflict(format!("executor {} already exists", executor.id)));
+        }
+        s.instance_ids.insert(executor.instance_id.clone(), executor.id.clone());
+        s.executors.insert(executor.id.clone(), executor.clone());
+        Ok((executor.clone(), Registered::Created))
+    }
+
+    async fn get_executor(&self, id: &ExecutorId) -> StoreResult<Executor> {
+        let s = self.lock();
+        s.executors.get(id).cloned().ok_or_else(|| StoreError::executor_not_found(id))
+    }
+
+    async fn list_executors(&self, filter: &ExecutorFilter, page: Page) -> StoreResult<Paged<Executor>> {
+        let s = self.lock();
+        let mut rows: Vec<&Executor> = s
+            .executors
+            .values()
+            .filter(|e| {
+                filter.status.is_none_or(|st| e.status == st)
+                    && filter.healthy.is_none_or(|h| e.is_healthy == h)
+                    && contains(&e.name, filter.name.as_ref())
+            })
+            .collect();
+        rows.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        Ok(page_of(rows.into_iter().cloned(), page))
+    }
+
+    async fn all_executors(&self) -> StoreResult<Vec<Executor>> {
+        Ok(self.lock().executors.values().cloned().collect())
+    }
+
+    async fn update_executor(&self, executor: &Executor) -> StoreResult<Executor> {
+        let mut s = self.lock();
+        let e = s
+            .executors
+            .get_mut(&executor.id)
+            .ok_or_else(|| StoreError::executor_not_found(&executor.id))?;
+        e.name = executor.name.clone();
+        e.base_url = executor.base_url.clone();
+        e.health_check_url = executor.health_check_url.clone();
+        e.metadata = executor.metadata.clone();
+        e.updated_at = executor.updated_at;
+        Ok(e.clone())
+    }
+
+    async fn set_executor_status(
+        &self,
+        id: &ExecutorId,
+        status: ExecutorStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Executor> {
+        let mut s = self.lock();
+        let e = s.executors.get_mut(id).ok_or_else(|| StoreError::executor_not_found(id))?;
+        e.status = status;
+        e.updated_at = at;
+        Ok(e.clone())
+    }
+
+    async fn record_health(
+        &self,
+        id: &ExecutorId,
+        ok: bool,
+        at: DateTime<Utc>,
+        thresholds: HealthThresholds,
+    ) -> StoreResult<Executor> {
+        let mut s = self.lock();
+        let e = s.executors.get_mut(id).ok_or_else(|| StoreError::executor_not_found(id))?;
+        thresholds.apply(e, ok, at);
+        Ok(e.clone())
+    }
+
+    async fn delete_executor(&self, id: &ExecutorId) -> StoreResult<()> {
+        let mut s = self.lock();
+        let e = s.executors.remove(id).ok_or_else(|| StoreError::executor_not_found(id))?;
+        s.instance_ids.remove(&e.instance_id);
+        for list in s.assignments.values_mut() {
+            list.retain(|a| &a.executor_id != id);
+        }
+        let ids = s.by_executor.remove(id).unwrap_or_default();
+        for eid in ids {
+            if let Some(mut ex) = s.executions.get(&eid).cloned() {
+                s.index_mutable(&ex, false);
+                ex.executor_id = None;
+                s.index_mutable(&ex, true);
+                s.executions.insert(eid, ex);
+            }
+        }
+        s.running_by_executor.remove(id);
+        Ok(())
+    }
+
+    async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>> {
+        let s = self.lock();
+        let assigned = s.assignments.get(task_id).filter(|l| !l.is_empty());
+        let out = match assigned {
+            Some(list) => {
+                let mut v: Vec<Candidate> = list
+                    .iter()
+                    .filter_map(|a| {
+                        let e = s.executors.get(&a.executor_id)?;
+                        e.is_available().then(|| Candidate {
+                            executor: e.clone(),
+                            weight: a.weight,
+                            priority: a.priority,
+                        })
+                    })
+                    .collect();
+                v.sort_by(|a, b| a.executor.id.cmp(&b.executor.id));
+                v
+            }
+            None => s
+                .executors
+                .values()
+                .filter(|e| e.is_available())
+                .map(|e| Candidate {
+                    executor: e.clone(),
+                    weight: 1,
+                    priority: 0,
+                })
+                .collect(),
+        };
+        Ok(out)
+    }
+
+    async fn running_counts(&self, executors: &[ExecutorId]) -> StoreResult<HashMap<ExecutorId, u64>> {
+        let s = self.lock();
+        Ok(executors
+            .iter()
+            .map(|id| (id.clone(), s.running_by_executor.get(id).copied().unwrap_or(0)))
+            .collect())
+    }
+
+    async fn claim_fire(&self, execution: &Execution, next_run_time: Option<DateTime<Utc>>) -> StoreResult<Execution> {
+        let mut s = self.lock();
+        let key = (execution.task_id.clone(), execution.scheduled_time);
+        if s.fires.contains(&key) {
+            return Err(StoreError::AlreadyFired {
+                task_id: execution.task_id.clone(),
+                scheduled_time: execution.scheduled_time,
+            });
+        }
+        let stored = s.insert_execution(execution)?;
+        s.fires.insert(key);
+        if let Some(t) = s.tasks.get_mut(&execution.task_id) {
+            if t.status == TaskStatus::Active {
+                t.next_run_time = next_run_time;
+            }
+        }
+        Ok(stored)
+    }
+
+    async fn insert_execution(&self, execution: &Execution) -> StoreResult<Execution> {
+        self.lock().insert_execution(execution)
+    }
+
+    async fn get_execution(&self, id: &ExecutionId) -> StoreResult<Execution> {
+        let s = self.lock();
+        s.executions
+            .get(id)
+            .cloned()
+            .ok_or_else(|| StoreError::execution_not_found(id))
+    }
+
+    async fn list_executions(&self, filter: &ExecutionFilter, page: Page) -> StoreResult<Paged<Execution>> {
+        let s = self.lock();
+        let keep = |e: &Execution| {
+            filter.task_id.as_ref().is_none_or(|t| &e.task_id == t)
+                && filter.executor_id.as_ref().is_none_or(|x| e.executor_id.as_ref() == Some(x))
+                && filter.status.is_none_or(|st| e.status == st)
+                && filter.from.is_none_or(|f| e.scheduled_time >= f)
+                && filter.to.is_none_or(|t| e.scheduled_time <= t)
+        };
+        // Walk the most selective index, newest first.
+        if let Some(x) = &filter.executor_id {
+            let mut rows: Vec<&Execution> = s
+                .by_executor
+                .get(x)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| s.executions.get(id))
+                .filter(|e| keep(e))
+                .collect();
+            rows.sort_by(|a, b| (b.scheduled_time, &b.id).cmp(&(a.scheduled_time, &a.id)));
+            return Ok(page_of(rows.into_iter().cloned(), page));
+        }
+        let index = match &filter.task_id {
+            Some(t) => match s.by_task.get(t) {
+                Some(ix) => ix,
+                None => return Ok(Paged { items: vec![], total: 0 }),
+            },
+            None => &s.by_time,
+        };
+        let lo = (filter.from.unwrap_or(DateTime::<Utc>::MIN_UTC), ExecutionId::new(""));
+        let rows = index
+            .range(lo..)
+            .rev()
+            .filter_map(|(_, id)| s.executions.get(id))
+            .filter(|e| keep(e))
+            .cloned();
+        Ok(page_of(rows, page))
+    }
+
+    async fn update_execution(
+        &self,
+        id: &ExecutionId,
+        guard: &ExecutionGuard,
+        change: &ExecutionChange,
+    ) -> StoreResult<Execution> {
+        let mut s = self.lock();
+        let current = s
+            .executions
+            .get(id)
+            .ok_or_else(|| StoreError::execution_not_found(id))?;
+        if !guard.matches(current) {
+            return Err(StoreError::Conflict(format!(
+                "execution {id} is {} (attempt {})",
+                current.status.as_str(),
+                current.retry_count
+            )));
+        }
+        let mut next = current.clone();
+        let before = current.clone();
+        change.apply_to(&mut next);
+        s.index_mutable(&before, false);
+        s.index_mutable(&next, true);
+        s.executions.insert(id.clone(), next.clone());
+        Ok(next)
+    }
+
+    async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity> {
+        Ok(self.lock().activity.get(task_id).copied().unwrap_or_default())
+    }
+
+    async fn due_executions(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Execution>> {
+        let s = self.lock();
+        let ids = s.due.iter().take_while(|(t, _)| *t <= now).map(|(_, id)| id);
+        Ok(s.ids_to_executions(ids, limit))
+    }
+
+    async fn unanswered_executions(&self, limit: u32) -> StoreResult<Vec<Execution>> {
+        let s = self.lock();
+        Ok(s.ids_to_executions(s.unanswered.iter(), limit))
+    }
+
+    async fn overdue_executions(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Execution>> {
+        let s = self.lock();
+        let ids = s.deadlines.iter().take_while(|(t, _)| *t <= now).map(|(_, id)| id);
+        Ok(s.ids_to_executions(ids, limit))
+    }
+
+    async fn lb_state(&self, task_id: &TaskId, strategy: &str) -> StoreResult<Option<LbState>> {
+        Ok(self.lock().lb.get(&(task_id.clone(), strategy.to_owned())).cloned())
+    }
+
+    async fn put_lb_state(
+        &self,
+        task_id: &TaskId,
+        strategy: &str,
+        expected_version: Option<u64>,
+        value: &serde_json::Value,
+    ) -> StoreResult<()> {
+        let mut s = self.lock();
+        let key = (task_id.clone(), strategy.to_owned());
+        let current = s.lb.get(&key).map(|st| st.version);
+        if current != expected_version {
+            return Err(StoreError::Conflict(format!(
+                "load-balancer state of {task_id}/{strategy} changed"
+            )));
+        }
+        s.lb.insert(
+            key,
+            LbState {
+                value: value.clone(),
+                version: current.map_or(1, |v| v + 1),
+            },
+        );
+        Ok(())
+    }
+
+    async fn execution_counts(
+        &self,
+        task_id: &TaskId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
+        let s = self.lock();
+        let mut c = StatusCounts::default();
+        if from > to {
+            return Ok(c);
+        }
+        let Some(ix) = s.by_task.get(task_id) else { return Ok(c) };
+        let lo = (from, ExecutionId::new(""));
+        for (t, id) in ix.range(lo..) {
+            if *t > to {
+                break;
+            }
+            let Some(e) = s.executions.get(id) else { continue };
+            c.total += 1;
+            match e.status {
+                ExecutionStatus::Success => c.success += 1,
+                ExecutionStatus::Failed => c.failed += 1,
+                ExecutionStatus::Timeout => c.timeout += 1,
+                ExecutionStatus::Skipped => c.skipped += 1,
+                ExecutionStatus::Cancelled => c.cancelled += 1,
+                ExecutionStatus::Pending | ExecutionStatus::Running => {}
+            }
+            if e.status.is_final() {
+                if let (Some(a), Some(b)) = (e.start_time, e.end_time) {
+                    c.duration_ms_sum += u64::try_from((b - a).num_milliseconds()).unwrap_or(0);
+                    c.duration_count += 1;
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    async fn daily_counts(
+        &self,
+        task_id: &TaskId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<DailyCounts>> {
+        let s = self.lock();
+        let mut days: BTreeMap<NaiveDate, DailyCounts> = BTreeMap::new();
+        if let Some(ix) = s.by_task.get(task_id) {
+            let lo = (from, ExecutionId::new(""));
+            for (t, id) in ix.range(lo..) {
+                if *t > to {
+                    break;
+                }
+                let Some(e) = s.executions.get(id) else { continue };
+                let date = t.date_naive();
+                let d = days.entry(date).or_insert(DailyCounts {
+                    date,
+                    total: 0,
+                    success: 0,
+                    failed: 0,
+                    timeout: 0,
+                });
+                d.total += 1;
+                match e.status {
+                    ExecutionStatus::Success => d.success += 1,
+                    ExecutionStatus::Failed => d.failed += 1,
+                    ExecutionStatus::Timeout => d.timeout += 1,
+                    _ => {}
+                }
+            }
+        }
+        Ok(days.into_values().collect())
+    }
+
+    async fn system_counts(&self) -> StoreResult<SystemCounts> {
+        let s = self.lock();
+        let mut c = SystemCounts {
+            executions_pending: s.pending,
+            executions_running: s.running,
+            ..SystemCounts::default()
+        };
+        for e in s.executors.values() {
+            c.executors_total += 1;
+            match e.status {
+                ExecutorStatus::Online => c.executors_online += 1,
+                ExecutorStatus::Offline => c.executors_offline += 1,
+                ExecutorStatus::Maintenance => c.executors_maintenance += 1,
+            }
+            if e.is_healthy {
+                c.executors_healthy += 1;
+            } else {
+                c.executors_unhealthy += 1;
+            }
+        }
+        for t in s.tasks.values() {
+            match t.status {
+                TaskStatus::Active => c.tasks_active += 1,
+                TaskStatus::Paused => c.tasks_paused += 1,
+                TaskStatus::Deleted => {}
+            }
+        }
+        Ok(c)
+    }
+
+    async fn upsert_instance(&self, instance: &SchedulerInstance) -> StoreResult<()> {
+        self.lock()
+            .instances
+            .insert(instance.instance_id.clone(), instance.clone());
+        Ok(())
+    }
+
+    async fn list_instances(&self) -> StoreResult<Vec<SchedulerInstance>> {
+        Ok(self.lock().instances.values().cloned().collect())
+    }
+
+    async fn remove_instance(&self, instance_id: &str) -> StoreResult<()> {
+        self.lock().instances.remove(instance_id);
+        Ok(())
+    }
+}

@@ -1,0 +1,454 @@
+//! The persistence boundary: everything the engine and the REST API read and write.
+//!
+//! A [`Store`] is shared as `Arc<dyn Store>`. Every method is one atomic step
+//! against the backend; the methods that decide races (claiming a fire,
+//! compare-and-set on executions, name uniqueness, load-balancer state) make
+//! the backend decide them, never a read followed by a write in the caller.
+//! [`MemoryStore`](crate::MemoryStore) is the embedded default; the MySQL store
+//! lives in `scheduler-mysql`. A new backend is correct when it passes the
+//! conformance suite in `scheduler_core::testing` (feature `test-util`).
+
+use crate::domain::*;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+/// What can go wrong in a store. Each variant names a situation, not a library.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// No such row.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// `task`, `executor` or `execution`.
+        kind: &'static str,
+        /// The id that was looked up.
+        id: String,
+    },
+    /// Another task that is not deleted already has this name.
+    #[error("a task named {0:?} already exists")]
+    NameTaken(String),
+    /// Another executor already has this instance id.
+    #[error("instance_id {0:?} is registered to another executor")]
+    InstanceTaken(String),
+    /// A scheduled execution for this `(task_id, scheduled_time)` already exists.
+    #[error("task {task_id} already fired for {scheduled_time}")]
+    AlreadyFired {
+        /// The task.
+        task_id: TaskId,
+        /// The instant.
+        scheduled_time: DateTime<Utc>,
+    },
+    /// The row is not in a state that allows the change (a deleted task, a
+    /// final execution, a compare-and-set that lost, a stale version).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend cannot be reached or failed; the caller may retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// A `NotFound` for a task.
+    pub fn task_not_found(id: &TaskId) -> Self {
+        Self::NotFound {
+            kind: "task",
+            id: id.to_string(),
+        }
+    }
+
+    /// A `NotFound` for an executor.
+    pub fn executor_not_found(id: &ExecutorId) -> Self {
+        Self::NotFound {
+            kind: "executor",
+            id: id.to_string(),
+        }
+    }
+
+    /// A `NotFound` for an execution.
+    pub fn execution_not_found(id: &ExecutionId) -> Self {
+        Self::NotFound {
+            kind: "execution",
+            id: id.to_string(),
+        }
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page request: `page` counts from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub page_size: u32,
+}
+
+impl Page {
+    /// Page `page` of `page_size` rows.
+    pub fn new(page: u32, page_size: u32) -> Self {
+        Self {
+            page: page.max(1),
+            page_size,
+        }
+    }
+
+    /// Rows to skip.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.page_size)
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self::new(1, 20)
+    }
+}
+
+/// One page of rows and the total number of rows that match.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Paged<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// All rows that match the filter.
+    pub total: u64,
+}
+
+/// Task list filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Only this status; `None` means every status but `deleted`.
+    pub status: Option<TaskStatus>,
+    /// Name contains this substring (case-sensitive).
+    pub name: Option<String>,
+}
+
+/// Executor list filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecutorFilter {
+    /// Only this status.
+    pub status: Option<ExecutorStatus>,
+    /// Name contains this substring.
+    pub name: Option<String>,
+    /// Only healthy (or unhealthy) executors.
+    pub healthy: Option<bool>,
+}
+
+/// Execution list filter (the time range is on `scheduled_time`, inclusive).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionFilter {
+    /// Only this task.
+    pub task_id: Option<TaskId>,
+    /// Only this executor.
+    pub executor_id: Option<ExecutorId>,
+    /// Only this status.
+    pub status: Option<ExecutionStatus>,
+    /// `scheduled_time >= from`.
+    pub from: Option<DateTime<Utc>>,
+    /// `scheduled_time <= to`.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// An executor that may take a dispatch of a task, with its assignment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// The executor (online and healthy).
+    pub executor: Executor,
+    /// Assignment weight (1 when the task has no assignments).
+    pub weight: u32,
+    /// Assignment priority (0 when the task has no assignments).
+    pub priority: i32,
+}
+
+/// Whether a registration created an executor or updated an existing one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+    /// A new executor.
+    Created,
+    /// The instance id existed; that executor was updated.
+    Updated,
+}
+
+/// Opaque per-(task, strategy) load-balancer state with its version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LbState {
+    /// Strategy-defined JSON.
+    pub value: serde_json::Value,
+    /// Incremented on every write; used for compare-and-set.
+    pub version: u64,
+}
+
+/// Counts of executions by status over a window, plus durations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Every execution in the window.
+    pub total: u64,
+    /// `success`.
+    pub success: u64,
+    /// `failed`.
+    pub failed: u64,
+    /// `timeout`.
+    pub timeout: u64,
+    /// `skipped`.
+    pub skipped: u64,
+    /// `cancelled`.
+    pub cancelled: u64,
+    /// Sum of `end_time - start_time` in ms over final executions that have both.
+    pub duration_ms_sum: u64,
+    /// Number of executions in `duration_ms_sum`.
+    pub duration_count: u64,
+}
+
+/// Execution counts of one UTC day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DailyCounts {
+    /// The UTC date.
+    pub date: NaiveDate,
+    /// Every execution scheduled that day.
+    pub total: u64,
+    /// `success`.
+    pub success: u64,
+    /// `failed`.
+    pub failed: u64,
+    /// `timeout`.
+    pub timeout: u64,
+}
+
+/// Counts for `GET /system/status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SystemCounts {
+    /// Executors in total.
+    pub executors_total: u64,
+    /// `online` executors.
+    pub executors_online: u64,
+    /// `offline` executors.
+    pub executors_offline: u64,
+    /// `maintenance` executors.
+    pub executors_maintenance: u64,
+    /// Healthy executors.
+    pub executors_healthy: u64,
+    /// Unhealthy executors.
+    pub executors_unhealthy: u64,
+    /// Active tasks.
+    pub tasks_active: u64,
+    /// Paused tasks.
+    pub tasks_paused: u64,
+    /// Pending executions.
+    pub executions_pending: u64,
+    /// Running executions.
+    pub executions_running: u64,
+}
+
+/// Non-final executions of one task (what the execution modes look at).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskActivity {
+    /// `pending` executions.
+    pub pending: u64,
+    /// `running` executions.
+    pub running: u64,
+}
+
+/// Persistence for tasks, executors, executions, load-balancer state and instances.
+///
+/// Timestamps are UTC at millisecond precision. Every method is atomic on its own.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the backend is reachable (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- tasks -------------------------------------------------------------
+
+    /// Inserts a task and its assignments in one step.
+    ///
+    /// `NameTaken` if a task that is not deleted has the same name. Assignments
+    /// naming an executor that does not exist give `NotFound` (kind `executor`)
+    /// and nothing is written.
+    async fn create_task(&self, task: &Task, executors: &[TaskExecutor]) -> StoreResult<Task>;
+
+    /// A task by id, deleted ones included. `NotFound` otherwise.
+    async fn get_task(&self, id: &TaskId) -> StoreResult<Task>;
+
+    /// Tasks matching `filter`, newest `created_at` first, and their total.
+    async fn list_tasks(&self, filter: &TaskFilter, page: Page) -> StoreResult<Paged<Task>>;
+
+    /// Replaces every mutable field of a stored task (name, schedule, options,
+    /// status, `next_run_time`, `updated_at`) and, when `executors` is given,
+    /// its assignments, in one step.
+    ///
+    /// `NotFound`; `Conflict` if the stored task is deleted; `NameTaken` if the
+    /// new name belongs to another task that is not deleted; `NotFound` (kind
+    /// `executor`) for an unknown assigned executor.
+    async fn update_task(&self, task: &Task, executors: Option<&[TaskExecutor]>) -> StoreResult<Task>;
+
+    /// Soft-deletes: status `deleted`, `next_run_time` null, `updated_at = at`.
+    /// History and assignments stay. `Conflict` if already deleted.
+    async fn delete_task(&self, id: &TaskId, at: DateTime<Utc>) -> StoreResult<Task>;
+
+    /// Every `active` task (the engine's timer loads them on start and on
+    /// becoming leader).
+    async fn active_tasks(&self) -> StoreResult<Vec<Task>>;
+
+    /// Tasks whose `updated_at >= since`, any status (deleted ones included, so
+    /// other instances drop them). Cheap: backed by an index on `updated_at`.
+    async fn tasks_changed_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<Task>>;
+
+    /// Sets `next_run_time` of an `active` task; does nothing (and is no error)
+    /// when the task is paused, deleted or gone. Does not touch `updated_at`.
+    async fn set_next_run_time(&self, id: &TaskId, next: Option<DateTime<Utc>>) -> StoreResult<()>;
+
+    // ---- task executors ----------------------------------------------------
+
+    /// The task's assignments, by executor id. `NotFound` for an unknown task.
+    async fn task_executors(&self, task_id: &TaskId) -> StoreResult<Vec<TaskExecutor>>;
+
+    /// Replaces the task's assignment set atomically. `NotFound` for an unknown
+    /// task or executor, `Conflict` for a deleted task.
+    async fn replace_task_executors(&self, task_id: &TaskId, executors: &[TaskExecutor])
+    -> StoreResult<Vec<TaskExecutor>>;
+
+    // ---- executors ---------------------------------------------------------
+
+    /// Inserts `executor`, or, when its `instance_id` exists, updates that
+    /// executor's name, URLs and metadata (keeping its id and `created_at`),
+    /// turns `offline` into `online` (a `maintenance` status is kept), and
+    /// resets its health to healthy with zero counters.
+    async fn register_executor(&self, executor: &Executor) -> StoreResult<(Executor, Registered)>;
+
+    /// An executor by id. `NotFound` otherwise.
+    async fn get_executor(&self, id: &ExecutorId) -> StoreResult<Executor>;
+
+    /// Executors matching `filter`, newest first, and their total.
+    async fn list_executors(&self, filter: &ExecutorFilter, page: Page) -> StoreResult<Paged<Executor>>;
+
+    /// Every executor (the health probe loop walks them).
+    async fn all_executors(&self) -> StoreResult<Vec<Executor>>;
+
+    /// Replaces name, URLs, metadata and `updated_at`. `NotFound`.
+    async fn update_executor(&self, executor: &Executor) -> StoreResult<Executor>;
+
+    /// Sets the administrative status. `NotFound`.
+    async fn set_executor_status(
+        &self,
+        id: &ExecutorId,
+        status: ExecutorStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Executor>;
+
+    /// Records one probe result atomically with [`HealthThresholds::apply`].
+    async fn record_health(
+        &self,
+        id: &ExecutorId,
+        ok: bool,
+        at: DateTime<Utc>,
+        thresholds: HealthThresholds,
+    ) -> StoreResult<Executor>;
+
+    /// Deletes an executor and its assignments; its executions keep their
+    /// history with `executor_id` null. `NotFound`.
+    async fn delete_executor(&self, id: &ExecutorId) -> StoreResult<()>;
+
+    /// Executors that may take a dispatch of `task_id`: its assigned executors,
+    /// or every executor when it has none, keeping only `online` and healthy
+    /// ones, ordered by executor id. (Priority tiers are applied by the engine.)
+    async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>>;
+
+    /// `running` executions (of all tasks) per executor, for `least_loaded`.
+    /// Executors with none may be absent from the map.
+    async fn running_counts(&self, executors: &[ExecutorId]) -> StoreResult<HashMap<ExecutorId, u64>>;
+
+    // ---- executions --------------------------------------------------------
+
+    /// Claims a scheduled fire: inserts `execution` (trigger `schedule`) unless an
+    /// execution of the same task with trigger `schedule` and the same
+    /// `scheduled_time` exists, in which case it fails with `AlreadyFired` and
+    /// writes nothing. In the same step sets the task's `next_run_time` to
+    /// `next_run_time` if the task is still active. This is what makes a fire
+    /// happen once across scheduler instances.
+    async fn claim_fire(&self, execution: &Execution, next_run_time: Option<DateTime<Utc>>) -> StoreResult<Execution>;
+
+    /// Inserts an execution with no uniqueness on its instant (manual triggers).
+    async fn insert_execution(&self, execution: &Execution) -> StoreResult<Execution>;
+
+    /// An execution by id. `NotFound` otherwise.
+    async fn get_execution(&self, id: &ExecutionId) -> StoreResult<Execution>;
+
+    /// Executions matching `filter`, newest `scheduled_time` first (ties by id,
+    /// descending), and their total.
+    async fn list_executions(&self, filter: &ExecutionFilter, page: Page) -> StoreResult<Paged<Execution>>;
+
+    /// Compare-and-set: applies `change` when the stored execution satisfies
+    /// `guard` and returns the updated row.
+    ///
+    /// `NotFound`; `Conflict` when the guard does not hold, which includes every
+    /// execution in a final state: a final state is never overwritten.
+    async fn update_execution(
+        &self,
+        id: &ExecutionId,
+        guard: &ExecutionGuard,
+        change: &ExecutionChange,
+    ) -> StoreResult<Execution>;
+
+    /// Pending and running executions of one task.
+    async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity>;
+
+    /// `pending` executions whose attempt has not been sent and whose
+    /// `next_attempt_at` is null or `<= now`, oldest first, at most `limit`.
+    async fn due_executions(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Execution>>;
+
+    /// `pending` executions whose attempt was sent (`dispatched_at` set) with
+    /// no answer recorded, at most `limit` (recovery treats them as running).
+    async fn unanswered_executions(&self, limit: u32) -> StoreResult<Vec<Execution>>;
+
+    /// `pending` or `running` executions with `timeout_at <= now`, oldest
+    /// deadline first, at most `limit`.
+    async fn overdue_executions(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Execution>>;
+
+    // ---- load-balancer state -----------------------------------------------
+
+    /// The state of `strategy` for `task_id`, if any was written.
+    async fn lb_state(&self, task_id: &TaskId, strategy: &str) -> StoreResult<Option<LbState>>;
+
+    /// Writes the state if its current version is `expected_version` (`None`:
+    /// no state yet). `Conflict` when another writer got there first.
+    async fn put_lb_state(
+        &self,
+        task_id: &TaskId,
+        strategy: &str,
+        expected_version: Option<u64>,
+        value: &serde_json::Value,
+    ) -> StoreResult<()>;
+
+    // ---- statistics --------------------------------------------------------
+
+    /// Counts of the task's executions with `from <= scheduled_time <= to`.
+    async fn execution_counts(
+        &self,
+        task_id: &TaskId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts>;
+
+    /// Per UTC day of `scheduled_time` in `[from, to]`, the days that have
+    /// executions, in date order.
+    async fn daily_counts(
+        &self,
+        task_id: &TaskId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<DailyCounts>>;
+
+    /// Counts for the system status page.
+    async fn system_counts(&self) -> StoreResult<SystemCounts>;
+
+    // ---- scheduler instances -----------------------------------------------
+
+    /// Inserts or updates an instance row by `instance_id`.
+    async fn upsert_instance(&self, instance: &SchedulerInstance) -> StoreResult<()>;
+
+    /// Every instance row, by `instance_id`.
+    async fn list_instances(&self) -> StoreResult<Vec<SchedulerInstance>>;
+
+    /// Removes an instance row (clean shutdown).
+    async fn remove_instance(&self, instance_id: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,1 @@
+//! REST API server (work in progress).
