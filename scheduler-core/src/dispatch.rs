@@ -71,6 +71,14 @@ pub trait Dispatcher: Send + Sync + 'static {
     fn local_executors(&self, _instance_id: &str) -> Vec<ExecutorRegistration> {
         Vec::new()
     }
+
+    /// On shutdown: waits up to `grace` for work this process runs itself,
+    /// then cancels what is left and returns those executions so the engine
+    /// can record them honestly. Dispatchers whose executors live elsewhere
+    /// have nothing to drain.
+    async fn drain(&self, _grace: std::time::Duration) -> Vec<ExecutionId> {
+        Vec::new()
+    }
 }
 
 /// Hands reports back to the engine from inside the process.

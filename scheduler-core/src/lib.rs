@@ -25,3 +25,14 @@ pub mod leader;
 pub use dispatch::{DispatchOutcome, DispatchRequest, Dispatcher, ExecutionReport, ReportSink, Reporter};
 pub use health::{AlwaysHealthy, HealthProbe, ProbeResult};
 pub use leader::{AlwaysLeader, Leadership, LocalLeadership, LocalLock};
+pub mod balance;
+mod engine;
+mod inprocess;
+pub mod mode;
+pub use balance::{BalanceContext, LoadBalancer};
+pub use engine::{
+    DailyStats, InstanceInfo, Scheduler, SchedulerBuilder, SchedulerConfig, SchedulerError, SchedulerResult,
+    SystemStatus, TaskStats, WindowStats, metrics,
+};
+pub use inprocess::{Handler, InProcessDispatcher, JobContext};
+pub use mode::{ExecutionMode, FireDecision, ModeContext};

@@ -1,0 +1,600 @@
+//! Fires, attempts, retries, reports and stops: the life of an execution.
+//!
+//! Retries (CONTRACT §2), with `retry_backoff` 1 s and `max_retry` 3:
+//!
+//! ```text
+//! attempt 0 ──refused──▶ pending, retry_count 1 ──1 s──▶ attempt 1 ──timeout──▶ stop request,
+//! pending, retry_count 2 ──2 s──▶ attempt 2 ──failed──▶ pending, retry_count 3 ──4 s──▶
+//! attempt 3 ──failed──▶ failed (no retry left)
+//! ```
+//!
+//! Every attempt is recorded (executor, `retry_count`, `dispatched_at`,
+//! callback token) before its request is sent, with a compare-and-set that
+//! only one dispatcher can win, so no executor ever receives the same
+//! `(execution_id, retry_count)` twice.
+
+use super::timer::{FireKind, FirePlan, TimerMsg};
+use super::{Inner, SchedulerError, SchedulerResult, metrics};
+use crate::balance::{BalanceContext, lowest_priority_tier};
+use crate::dispatch::{DispatchOutcome, DispatchRequest, ExecutionReport};
+use crate::domain::*;
+use crate::mode::{FireDecision, ModeContext};
+use crate::store::StoreError;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+
+use ExecutionStatus::{Cancelled, Failed, Pending, Running, Skipped, Success, Timeout};
+
+/// An attempt recorded in the store, ready to be sent.
+pub(crate) struct Attempt {
+    execution: Execution,
+    task: Arc<Task>,
+    executor: Executor,
+}
+
+fn chrono_of(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+fn new_token() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares secrets in time independent of where they differ.
+fn tokens_match(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Inner {
+    /// Fires a group of plans that share one instant.
+    pub(crate) async fn fire_group(self: Arc<Self>, instant: DateTime<Utc>, plans: Vec<FirePlan>) {
+        let mut prepared = Vec::new();
+        let mut deferred = Vec::new();
+        for plan in plans {
+            if plan.kind == FireKind::SkipMissed {
+                if let Err(e) = self.store.set_next_run_time(&plan.task.id, plan.next_run_time).await {
+                    tracing::warn!(task_id = %plan.task.id, error = %e, "cannot save next_run_time");
+                }
+                continue;
+            }
+            let mode = self.modes.get(plan.task.execution_mode.as_str());
+            let ahead = mode.is_some_and(|m| !m.depends_on_activity());
+            if ahead {
+                // The decision cannot change before the instant: claim now and
+                // record the attempt, so the instant only costs the dispatch.
+                if let Some(a) = self.claim_and_prepare(&plan, instant).await {
+                    prepared.push(a);
+                }
+            } else {
+                deferred.push(plan);
+            }
+        }
+        tokio::select! {
+            _ = self.shutdown.cancelled() => {}
+            _ = self.clock.sleep_until(instant) => {}
+        }
+        if !self.is_leader() {
+            for a in prepared {
+                self.unprepare(a).await;
+            }
+            return;
+        }
+        for a in prepared {
+            let me = self.clone();
+            self.spawn(async move { me.run_attempt(a).await });
+        }
+        for plan in deferred {
+            let me = self.clone();
+            self.spawn(async move { me.fire_now(plan).await });
+        }
+    }
+
+    /// Claims a fire and records its first attempt, dispatched at `instant`.
+    async fn claim_and_prepare(&self, plan: &FirePlan, instant: DateTime<Utc>) -> Option<Attempt> {
+        let exec = self.claim(plan, Pending).await?;
+        self.begin_attempt(exec, plan.task.clone(), instant).await
+    }
+
+    /// Inserts the fire's execution row, unique per (task, instant).
+    async fn claim(&self, plan: &FirePlan, status: ExecutionStatus) -> Option<Execution> {
+        let now = self.now();
+        let params = plan.task.parameters.clone().map(serde_json::Value::Object);
+        let mut exec = Execution::new_pending(plan.task.id.clone(), TriggerType::Schedule, plan.instant, params, now);
+        exec.status = status;
+        if status == Skipped {
+            exec.end_time = Some(now);
+            exec.logs = Some("skipped: an execution of this task is still running".to_owned());
+        } else {
+            // Not dispatched by the due sweep before its instant.
+            exec.next_attempt_at = Some(plan.instant);
+        }
+        if plan.kind == FireKind::Misfire {
+            let line = format!("misfire: fired late at {now} for the latest missed instant");
+            exec.logs = Some(match exec.logs.take() {
+                Some(l) => format!("{l}\n{line}"),
+                None => line,
+            });
+        }
+        match self.store.claim_fire(&exec, plan.next_run_time).await {
+            Ok(e) => {
+                metrics::fire(if plan.kind == FireKind::Misfire { "misfire" } else { "schedule" });
+                if status == Skipped {
+                    metrics::finished(Skipped);
+                }
+                tracing::debug!(task_id = %plan.task.id, execution_id = %e.id, scheduled_time = %plan.instant, "fire claimed");
+                Some(e)
+            }
+            Err(StoreError::AlreadyFired { .. }) => {
+                metrics::dropped("already_fired");
+                tracing::debug!(task_id = %plan.task.id, scheduled_time = %plan.instant, "fire already claimed elsewhere");
+                None
+            }
+            Err(e) => {
+                metrics::dropped("store_error");
+                tracing::warn!(task_id = %plan.task.id, scheduled_time = %plan.instant, error = %e, "cannot claim fire; will reload from the store");
+                let _ = self.timer_tx.send(TimerMsg::Reload);
+                None
+            }
+        }
+    }
+
+    /// A fire whose mode looks at the task's activity: decided at the instant.
+    async fn fire_now(self: Arc<Self>, plan: FirePlan) {
+        let decision = match self.modes.get(plan.task.execution_mode.as_str()) {
+            Some(mode) => mode.decide(&ModeContext::new(&plan.task, self.store.as_ref())).await,
+            None => {
+                tracing::error!(task_id = %plan.task.id, mode = %plan.task.execution_mode, "unknown execution mode; firing as parallel");
+                Ok(FireDecision::Dispatch)
+            }
+        };
+        match decision {
+            Ok(FireDecision::Drop) => {
+                metrics::dropped("sequential");
+                tracing::info!(task_id = %plan.task.id, scheduled_time = %plan.instant, "fire not dispatched: previous execution not finished");
+                if let Err(e) = self.store.set_next_run_time(&plan.task.id, plan.next_run_time).await {
+                    tracing::warn!(task_id = %plan.task.id, error = %e, "cannot save next_run_time");
+                }
+            }
+            Ok(FireDecision::RecordSkipped) => {
+                self.claim(&plan, Skipped).await;
+            }
+            Ok(FireDecision::Dispatch) => {
+                if let Some(exec) = self.claim(&plan, Pending).await {
+                    let now = self.now();
+                    if let Some(a) = self.begin_attempt(exec, plan.task.clone(), now).await {
+                        self.run_attempt(a).await;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(task_id = %plan.task.id, error = %e, "cannot decide fire; will reload from the store");
+                let _ = self.timer_tx.send(TimerMsg::Reload);
+            }
+        }
+    }
+
+    /// Dispatches a pending execution whose attempt has not been sent
+    /// (manual triggers, retries, recovery).
+    pub(crate) fn dispatch_pending(
+        self: Arc<Self>,
+        exec: Execution,
+        task: Option<Arc<Task>>,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        // Boxed with an explicit `Send`: a failed attempt schedules a retry
+        // that comes back here, and the compiler cannot prove `Send` through
+        // that cycle on its own.
+        Box::pin(async move {
+            if !self.is_leader() {
+                return;
+            }
+            let task = match task {
+                Some(t) => t,
+                None => match self.store.get_task(&exec.task_id).await {
+                    Ok(t) => Arc::new(t),
+                    Err(e) => {
+                        tracing::warn!(execution_id = %exec.id, error = %e, "cannot load the task of a pending execution");
+                        return;
+                    }
+                },
+            };
+            let now = self.now();
+            if let Some(a) = self.begin_attempt(exec, task, now).await {
+                self.run_attempt(a).await;
+            }
+        })
+    }
+
+    /// Picks an executor and records the attempt. `None` when there is no
+    /// candidate (the attempt failed and the retry rule ran), when another
+    /// dispatcher won the race, or when the store failed.
+    async fn begin_attempt(&self, exec: Execution, task: Arc<Task>, at: DateTime<Utc>) -> Option<Attempt> {
+        let mut candidates = match self.store.dispatch_candidates(&task.id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(execution_id = %exec.id, error = %e, "cannot list candidates; the sweep will retry");
+                return None;
+            }
+        };
+        // A retry goes to another executor when there is one.
+        if let Some(last) = &exec.executor_id {
+            if candidates.iter().any(|c| &c.executor.id != last) {
+                candidates.retain(|c| &c.executor.id != last);
+            }
+        }
+        let candidates = lowest_priority_tier(candidates);
+        if candidates.is_empty() {
+            metrics::dispatch("no_candidate");
+            let reason = format!(
+                "attempt {}: no candidate executor (none assigned is online and healthy)",
+                exec.retry_count
+            );
+            let _ = self.fail_attempt(&exec, Some(&task), &reason, Failed).await;
+            return None;
+        }
+        let strategy = task.load_balance_strategy.as_str();
+        let pick = match self.balancers.get(strategy) {
+            Some(b) => {
+                let ctx = BalanceContext {
+                    task: &task,
+                    store: self.store.as_ref(),
+                    strategy,
+                };
+                b.pick(&ctx, &candidates).await
+            }
+            None => {
+                tracing::error!(task_id = %task.id, strategy, "unknown strategy; using the first candidate");
+                Ok(0)
+            }
+        };
+        let executor = match pick {
+            Ok(i) => candidates.get(i).unwrap_or(&candidates[0]).executor.clone(),
+            Err(e) => {
+                tracing::warn!(execution_id = %exec.id, error = %e, "load balancer failed; the sweep will retry");
+                return None;
+            }
+        };
+        let deadline = at + chrono_of(self.config.dispatch_timeout) + Duration::seconds(task.timeout_seconds.into());
+        let change = ExecutionChange {
+            executor_id: Some(Some(executor.id.clone())),
+            dispatched_at: Some(Some(at)),
+            timeout_at: Some(Some(deadline)),
+            next_attempt_at: Some(None),
+            callback_token: Some(Some(new_token())),
+            ..ExecutionChange::default()
+        };
+        let guard = ExecutionGuard::status_in(&[Pending])
+            .attempt(exec.retry_count)
+            .dispatched(false);
+        match self.store.update_execution(&exec.id, &guard, &change).await {
+            Ok(execution) => Some(Attempt {
+                execution,
+                task,
+                executor,
+            }),
+            Err(StoreError::Conflict(_)) => None,
+            Err(e) => {
+                tracing::warn!(execution_id = %exec.id, error = %e, "cannot record attempt; the sweep will retry");
+                None
+            }
+        }
+    }
+
+    /// Gives a prepared attempt back (leadership was lost before its
+    /// instant): it becomes due again for whoever leads.
+    async fn unprepare(&self, a: Attempt) {
+        let e = &a.execution;
+        let change = ExecutionChange {
+            dispatched_at: Some(None),
+            timeout_at: Some(None),
+            callback_token: Some(None),
+            next_attempt_at: Some(Some(e.scheduled_time)),
+            ..ExecutionChange::default()
+        };
+        let guard = ExecutionGuard::status_in(&[Pending]).attempt(e.retry_count).dispatched(true);
+        if let Err(err) = self.store.update_execution(&e.id, &guard, &change).await {
+            tracing::warn!(execution_id = %e.id, error = %err, "cannot hand back a prepared attempt; it ends by its timeout");
+        }
+    }
+
+    /// Sends a recorded attempt and applies the answer.
+    async fn run_attempt(self: Arc<Self>, a: Attempt) {
+        let Attempt {
+            execution: exec,
+            task,
+            executor,
+        } = a;
+        let request = DispatchRequest {
+            execution_id: exec.id.clone(),
+            task: task.clone(),
+            parameters: exec.parameters.clone(),
+            scheduled_time: exec.scheduled_time,
+            timeout_seconds: task.timeout_seconds,
+            retry_count: exec.retry_count,
+            callback_token: exec.callback_token.clone().unwrap_or_default(),
+            reporter: self.reporter(),
+        };
+        let outcome = {
+            let _permit = self.permits.acquire().await;
+            if exec.retry_count == 0 {
+                let lag = (self.now() - exec.scheduled_time).num_microseconds().unwrap_or(0);
+                metrics::fire_lag(lag.max(0) as f64 / 1e6);
+            }
+            match tokio::time::timeout(self.config.dispatch_timeout, self.dispatcher.dispatch(&executor, request)).await
+            {
+                Ok(o) => o,
+                Err(_) => DispatchOutcome::Refused(format!(
+                    "no answer within dispatch_timeout ({:?})",
+                    self.config.dispatch_timeout
+                )),
+            }
+        };
+        match outcome {
+            DispatchOutcome::Accepted => {
+                metrics::dispatch("accepted");
+                self.mark_running(&exec, &task, &executor).await;
+            }
+            DispatchOutcome::Finished(report) => {
+                metrics::dispatch("finished");
+                if let Err(e) = self.apply_report(&exec, Some(&task), report).await {
+                    tracing::debug!(execution_id = %exec.id, error = %e, "synchronous result not applied");
+                }
+            }
+            DispatchOutcome::Refused(reason) => {
+                metrics::dispatch("refused");
+                let line = format!(
+                    "attempt {} on executor {} ({}) failed: {reason}",
+                    exec.retry_count, executor.id, executor.name
+                );
+                tracing::info!(execution_id = %exec.id, "{line}");
+                let _ = self.fail_attempt(&exec, Some(&task), &line, Failed).await;
+            }
+        }
+    }
+
+    /// The executor accepted: `running` from now, until the task's timeout.
+    async fn mark_running(&self, exec: &Execution, task: &Task, executor: &Executor) {
+        let now = self.now();
+        let change = ExecutionChange {
+            status: Some(Running),
+            start_time: Some(Some(now)),
+            timeout_at: Some(Some(now + Duration::seconds(task.timeout_seconds.into()))),
+            ..ExecutionChange::default()
+        };
+        let guard = ExecutionGuard::status_in(&[Pending]).attempt(exec.retry_count).dispatched(true);
+        match self.store.update_execution(&exec.id, &guard, &change).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => {
+                // Stopped meanwhile (a late "accepted" never resurrects it), or
+                // the executor already reported: nothing to change here.
+                if let Ok(cur) = self.store.get_execution(&exec.id).await {
+                    if cur.status == Cancelled {
+                        self.dispatcher.stop(executor, &exec.id).await;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(execution_id = %exec.id, error = %e, "cannot mark running"),
+        }
+    }
+
+    /// An attempt failed or timed out: retry with backoff while retries are
+    /// left, else end in `final_status` (`failed` or `timeout`).
+    pub(crate) async fn fail_attempt(
+        &self,
+        exec: &Execution,
+        task: Option<&Task>,
+        reason: &str,
+        final_status: ExecutionStatus,
+    ) -> SchedulerResult<Execution> {
+        let max_retry = match task {
+            Some(t) => t.max_retry,
+            None => self.store.get_task(&exec.task_id).await.map(|t| t.max_retry).unwrap_or(0),
+        };
+        let now = self.now();
+        let guard = ExecutionGuard::status_in(&[Pending, Running]).attempt(exec.retry_count);
+        if exec.retry_count < max_retry {
+            let delay = self.config.backoff(exec.retry_count);
+            let at = now + chrono_of(delay);
+            let change = ExecutionChange {
+                status: Some(Pending),
+                retry_count: Some(exec.retry_count + 1),
+                start_time: Some(None),
+                dispatched_at: Some(None),
+                timeout_at: Some(None),
+                callback_token: Some(None),
+                next_attempt_at: Some(Some(at)),
+                append_log: Some(format!("{reason}; retry {} in {:?}", exec.retry_count + 1, delay)),
+                ..ExecutionChange::default()
+            };
+            let updated = self.store.update_execution(&exec.id, &guard, &change).await?;
+            metrics::retry();
+            tracing::info!(execution_id = %exec.id, retry = updated.retry_count, ?delay, "attempt failed; retrying");
+            if let Some(me) = self.arc() {
+                let e = updated.clone();
+                self.spawn(async move {
+                    tokio::select! {
+                        _ = me.shutdown.cancelled() => return,
+                        _ = me.clock.sleep_until(at) => {}
+                    }
+                    me.dispatch_pending(e, None).await;
+                });
+            }
+            Ok(updated)
+        } else {
+            let change = ExecutionChange {
+                status: Some(final_status),
+                end_time: Some(Some(now)),
+                timeout_at: Some(None),
+                append_log: Some(reason.to_owned()),
+                ..ExecutionChange::default()
+            };
+            let updated = self.store.update_execution(&exec.id, &guard, &change).await?;
+            metrics::finished(final_status);
+            tracing::info!(execution_id = %exec.id, status = final_status.as_str(), "execution ended: {reason}");
+            Ok(updated)
+        }
+    }
+
+    /// Applies a report from the callback route or an in-process handler.
+    pub(crate) async fn report(&self, id: &ExecutionId, token: &str, report: ExecutionReport) -> SchedulerResult<Execution> {
+        let exec = self.store.get_execution(id).await?;
+        let expected = exec.callback_token.as_deref().unwrap_or("");
+        if expected.is_empty() || !tokens_match(expected, token) {
+            return Err(SchedulerError::Unauthorized(format!(
+                "wrong or missing callback token for execution {id}"
+            )));
+        }
+        if exec.status.is_final() {
+            return Err(StoreError::Conflict(format!("execution {id} is already {}", exec.status.as_str())).into());
+        }
+        self.apply_report(&exec, None, report).await
+    }
+
+    async fn apply_report(
+        &self,
+        exec: &Execution,
+        task: Option<&Task>,
+        report: ExecutionReport,
+    ) -> SchedulerResult<Execution> {
+        let now = self.now();
+        let guard = ExecutionGuard::status_in(&[Pending, Running]).attempt(exec.retry_count);
+        let guard = if exec.status == Pending { guard.dispatched(true) } else { guard };
+        if exec.status == Pending && exec.dispatched_at.is_none() {
+            return Err(StoreError::Conflict(format!("execution {} has no attempt in flight", exec.id)).into());
+        }
+        let started = exec.start_time.or(exec.dispatched_at).unwrap_or(now);
+        match report.status {
+            Running => {
+                let mut change = ExecutionChange {
+                    status: Some(Running),
+                    append_log: report.logs,
+                    ..ExecutionChange::default()
+                };
+                if exec.status == Pending {
+                    let timeout = match task {
+                        Some(t) => t.timeout_seconds,
+                        None => self.store.get_task(&exec.task_id).await?.timeout_seconds,
+                    };
+                    change.start_time = Some(Some(now));
+                    change.timeout_at = Some(Some(now + Duration::seconds(timeout.into())));
+                }
+                Ok(self.store.update_execution(&exec.id, &guard, &change).await?)
+            }
+            Success => {
+                let change = ExecutionChange {
+                    status: Some(Success),
+                    start_time: Some(Some(started)),
+                    end_time: Some(Some(report.end_time.unwrap_or(now).max(started))),
+                    result: Some(report.result),
+                    append_log: report.logs,
+                    timeout_at: Some(None),
+                    ..ExecutionChange::default()
+                };
+                let e = self.store.update_execution(&exec.id, &guard, &change).await?;
+                metrics::finished(Success);
+                Ok(e)
+            }
+            Failed => {
+                if report.result.is_some() {
+                    let change = ExecutionChange {
+                        result: Some(report.result),
+                        ..ExecutionChange::default()
+                    };
+                    self.store.update_execution(&exec.id, &guard, &change).await?;
+                }
+                let reason = format!(
+                    "attempt {} failed on executor {}: {}",
+                    exec.retry_count,
+                    exec.executor_id.as_ref().map_or("-", |x| x.as_str()),
+                    report.logs.as_deref().unwrap_or("no details")
+                );
+                self.fail_attempt(exec, task, &reason, Failed).await
+            }
+            other => Err(ValidationError::new(
+                "status",
+                format!("must be running, success or failed (got {})", other.as_str()),
+            )
+            .into()),
+        }
+    }
+
+    /// Cancels a pending or running execution and asks its executor to stop.
+    pub(crate) async fn stop_execution(&self, id: &ExecutionId) -> SchedulerResult<Execution> {
+        let exec = self.store.get_execution(id).await?;
+        if exec.status.is_final() {
+            return Err(StoreError::Conflict(format!("execution {id} is already {}", exec.status.as_str())).into());
+        }
+        let change = ExecutionChange {
+            status: Some(Cancelled),
+            end_time: Some(Some(self.now())),
+            timeout_at: Some(None),
+            append_log: Some("stopped by request".to_owned()),
+            ..ExecutionChange::default()
+        };
+        let guard = ExecutionGuard::status_in(&[Pending, Running]);
+        let updated = self.store.update_execution(id, &guard, &change).await?;
+        metrics::finished(Cancelled);
+        tracing::info!(execution_id = %id, "execution stopped");
+        if exec.dispatched_at.is_some() || exec.status == Running {
+            self.stop_on_executor(&exec).await;
+        }
+        Ok(updated)
+    }
+
+    /// Best-effort stop request to the executor of an execution.
+    pub(crate) async fn stop_on_executor(&self, exec: &Execution) {
+        let Some(executor_id) = &exec.executor_id else { return };
+        match self.store.get_executor(executor_id).await {
+            Ok(executor) => {
+                let (dispatcher, id) = (self.dispatcher.clone(), exec.id.clone());
+                self.spawn(async move { dispatcher.stop(&executor, &id).await });
+            }
+            Err(e) => tracing::debug!(execution_id = %exec.id, error = %e, "no executor to send the stop to"),
+        }
+    }
+
+    /// A running (or unanswered) attempt passed its deadline.
+    pub(crate) async fn time_out(&self, exec: Execution) {
+        let timeout = self
+            .store
+            .get_task(&exec.task_id)
+            .await
+            .map(|t| t.timeout_seconds)
+            .unwrap_or(0);
+        let reason = if exec.status == Running {
+            format!("attempt {} timed out after {timeout} s", exec.retry_count)
+        } else {
+            format!("attempt {} got no answer and timed out", exec.retry_count)
+        };
+        self.stop_on_executor(&exec).await;
+        if let Err(e) = self.fail_attempt(&exec, None, &reason, Timeout).await {
+            tracing::debug!(execution_id = %exec.id, error = %e, "timeout not applied");
+        }
+    }
+
+    /// On becoming leader: attempts sent by a previous leader with no answer
+    /// recorded are treated as running on their executor (never re-sent);
+    /// pending executions are dispatched at once.
+    pub(crate) async fn recover(&self) {
+        match self.store.unanswered_executions(10_000).await {
+            Ok(list) => {
+                for e in list {
+                    let change = ExecutionChange {
+                        status: Some(Running),
+                        start_time: Some(e.dispatched_at),
+                        append_log: Some(format!(
+                            "attempt {} outcome unknown after a leader change; treated as running",
+                            e.retry_count
+                        )),
+                        ..ExecutionChange::default()
+                    };
+                    let guard = ExecutionGuard::status_in(&[Pending]).attempt(e.retry_count).dispatched(true);
+                    let _ = self.store.update_execution(&e.id, &guard, &change).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "recovery: cannot list unanswered attempts"),
+        }
+        self.sweep(true).await;
+    }
+}

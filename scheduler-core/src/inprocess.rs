@@ -1,0 +1,182 @@
+//! Running executions inside the embedding program: async handlers chosen by
+//! task name.
+
+use crate::dispatch::{DispatchOutcome, DispatchRequest, Dispatcher, ExecutionReport};
+use crate::domain::{ExecutionId, ExecutionStatus, Executor, ExecutorRegistration, Task};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What a handler is told about the execution it runs.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    /// The execution (an idempotency key across retries).
+    pub execution_id: ExecutionId,
+    /// The task, as it was when the attempt was dispatched.
+    pub task: Arc<Task>,
+    /// Parameters, after a manual override.
+    pub parameters: Option<serde_json::Value>,
+    /// The cron instant, or the manual trigger time.
+    pub scheduled_time: DateTime<Utc>,
+    /// Attempt number, 0 for the first.
+    pub retry_count: u32,
+    /// Cancelled when the execution is stopped or times out; the handler's
+    /// future is also dropped then, so checking it is only needed to clean up
+    /// between awaits.
+    pub cancel: CancellationToken,
+}
+
+type HandlerFn = dyn Fn(JobContext) -> BoxFuture<'static, Result<serde_json::Value, String>> + Send + Sync;
+
+/// An async function that runs executions of tasks with a given name.
+#[derive(Clone)]
+pub struct Handler(Arc<HandlerFn>);
+
+impl Handler {
+    /// Wraps `f`; its error is turned into the execution's log line.
+    pub fn new<F, Fut, E>(f: F) -> Self
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<serde_json::Value, E>> + Send + 'static,
+        E: Display + 'static,
+    {
+        Self(Arc::new(move |ctx| {
+            let fut = f(ctx);
+            async move { fut.await.map_err(|e| e.to_string()) }.boxed()
+        }))
+    }
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handler")
+    }
+}
+
+/// A [`Dispatcher`] that runs each execution with the handler registered
+/// under its task's name, in this process.
+///
+/// A task named `cleanup` runs the handler registered as `cleanup`; a task
+/// with no handler is refused (a failed attempt, retried per the task). The
+/// handler runs on the tokio runtime; its `Ok(value)` becomes `success` with
+/// `result = value`, its `Err(e)` becomes a failed attempt with `e` in the
+/// logs, and a panic is a failed attempt too. Stop and timeout cancel it.
+#[derive(Default)]
+pub struct InProcessDispatcher {
+    handlers: HashMap<String, Handler>,
+    running: Arc<Mutex<HashMap<ExecutionId, CancellationToken>>>,
+    tracker: tokio_util::task::TaskTracker,
+}
+
+impl InProcessDispatcher {
+    /// A dispatcher with no handlers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `handler` for tasks named `name`.
+    pub fn register(&mut self, name: impl Into<String>, handler: Handler) {
+        self.handlers.insert(name.into(), handler);
+    }
+
+    /// Names with a handler.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.handlers.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, CancellationToken>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl Dispatcher for InProcessDispatcher {
+    async fn dispatch(&self, _executor: &Executor, request: DispatchRequest) -> DispatchOutcome {
+        let Some(handler) = self.handlers.get(&request.task.name).cloned() else {
+            return DispatchOutcome::Refused(format!("no in-process handler named {:?}", request.task.name));
+        };
+        let cancel = CancellationToken::new();
+        self.running().insert(request.execution_id.clone(), cancel.clone());
+        let ctx = JobContext {
+            execution_id: request.execution_id.clone(),
+            task: request.task.clone(),
+            parameters: request.parameters.clone(),
+            scheduled_time: request.scheduled_time,
+            retry_count: request.retry_count,
+            cancel: cancel.clone(),
+        };
+        let running = self.running.clone();
+        self.tracker.spawn(async move {
+            let outcome = tokio::select! {
+                r = AssertUnwindSafe((handler.0)(ctx)).catch_unwind() => Some(r),
+                _ = cancel.cancelled() => None,
+            };
+            running.lock().unwrap_or_else(|p| p.into_inner()).remove(&request.execution_id);
+            let report = match outcome {
+                // Stopped or timed out: the engine already recorded why.
+                None => return,
+                Some(Ok(Ok(value))) => ExecutionReport {
+                    status: ExecutionStatus::Success,
+                    result: Some(value),
+                    logs: None,
+                    end_time: None,
+                },
+                Some(Ok(Err(message))) => ExecutionReport {
+                    status: ExecutionStatus::Failed,
+                    result: None,
+                    logs: Some(format!("handler failed: {message}")),
+                    end_time: None,
+                },
+                Some(Err(_panic)) => ExecutionReport {
+                    status: ExecutionStatus::Failed,
+                    result: None,
+                    logs: Some("handler panicked".to_owned()),
+                    end_time: None,
+                },
+            };
+            request
+                .reporter
+                .report(&request.execution_id, &request.callback_token, report)
+                .await;
+        });
+        DispatchOutcome::Accepted
+    }
+
+    async fn stop(&self, _executor: &Executor, execution_id: &ExecutionId) {
+        if let Some(token) = self.running().remove(execution_id) {
+            token.cancel();
+        }
+    }
+
+    fn local_executors(&self, instance_id: &str) -> Vec<ExecutorRegistration> {
+        vec![ExecutorRegistration {
+            name: "in-process".to_owned(),
+            instance_id: format!("in-process@{instance_id}"),
+            base_url: "http://localhost/in-process".to_owned(),
+            health_check_url: None,
+            metadata: None,
+        }]
+    }
+
+    async fn drain(&self, grace: Duration) -> Vec<ExecutionId> {
+        self.tracker.close();
+        if tokio::time::timeout(grace, self.tracker.wait()).await.is_ok() {
+            return Vec::new();
+        }
+        let left: Vec<(ExecutionId, CancellationToken)> = self.running().drain().collect();
+        for (_, token) in &left {
+            token.cancel();
+        }
+        left.into_iter().map(|(id, _)| id).collect()
+    }
+}
