@@ -74,9 +74,11 @@ impl LocalLock {
     /// A contender for this lock that re-checks it every `interval`.
     pub fn contender(&self, interval: std::time::Duration) -> Arc<LocalLeadership> {
         Arc::new(LocalLeadership {
-            lock: self.clone(),
-            me: Mutex::new(None),
-            tx: watch::Sender::new(false),
+            inner: Arc::new(Contender {
+                lock: self.clone(),
+                me: Mutex::new(None),
+                tx: watch::Sender::new(false),
+            }),
             interval,
             task: Mutex::new(None),
         })
@@ -97,16 +99,21 @@ impl LocalLock {
 /// One engine's view of a [`LocalLock`].
 #[derive(Debug)]
 pub struct LocalLeadership {
-    lock: LocalLock,
-    me: Mutex<Option<String>>,
-    tx: watch::Sender<bool>,
+    inner: Arc<Contender>,
     interval: std::time::Duration,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-impl LocalLeadership {
+#[derive(Debug)]
+struct Contender {
+    lock: LocalLock,
+    me: Mutex<Option<String>>,
+    tx: watch::Sender<bool>,
+}
+
+impl Contender {
     /// Tries to take the lock, or checks it is still ours; publishes the answer.
-    pub fn campaign(&self) -> bool {
+    fn campaign(&self) -> bool {
         let me = self.me.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let Some(me) = me else { return false };
         let mut holder = self.lock.holder.lock().unwrap_or_else(|p| p.into_inner());
@@ -123,19 +130,26 @@ impl LocalLeadership {
     }
 }
 
+impl LocalLeadership {
+    /// Tries to take the lock, or checks it is still ours, now.
+    pub fn campaign(&self) -> bool {
+        self.inner.campaign()
+    }
+}
+
 #[async_trait]
-impl Leadership for Arc<LocalLeadership> {
+impl Leadership for LocalLeadership {
     async fn start(&self, instance_id: &str) {
-        *self.me.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance_id.to_owned());
-        self.campaign();
-        let weak = Arc::downgrade(self);
+        *self.inner.me.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance_id.to_owned());
+        self.inner.campaign();
+        let weak = Arc::downgrade(&self.inner);
         let interval = self.interval;
         let handle = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
                 match weak.upgrade() {
-                    Some(me) => {
-                        me.campaign();
+                    Some(c) => {
+                        c.campaign();
                     }
                     None => return,
                 }
@@ -147,16 +161,16 @@ impl Leadership for Arc<LocalLeadership> {
     }
 
     fn subscribe(&self) -> watch::Receiver<bool> {
-        self.tx.subscribe()
+        self.inner.tx.subscribe()
     }
 
     async fn release(&self) {
         if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
             task.abort();
         }
-        let me = self.me.lock().unwrap_or_else(|p| p.into_inner()).take();
-        self.tx.send_replace(false);
-        let mut holder = self.lock.holder.lock().unwrap_or_else(|p| p.into_inner());
+        let me = self.inner.me.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.inner.tx.send_replace(false);
+        let mut holder = self.inner.lock.holder.lock().unwrap_or_else(|p| p.into_inner());
         if holder.is_some() && *holder == me {
             *holder = None;
         }

@@ -20,10 +20,8 @@ impl LoadBalancer for LeastLoaded {
         let load_of = |c: &Candidate| load.get(&c.executor.id).copied().unwrap_or(0);
         let min = candidates.iter().map(load_of).min().unwrap_or(0);
         let tied: Vec<Candidate> = candidates.iter().filter(|c| load_of(c) == min).cloned().collect();
-        if tied.len() == 1 {
-            let id = &tied[0].executor.id;
-            return Ok(candidates.iter().position(|c| &c.executor.id == id).unwrap_or(0));
-        }
+        // The round-robin position moves on every pick, tie or not, so the
+        // next tie starts after the executor chosen last.
         let chosen = ctx
             .update_state(|s: &mut RrState| {
                 let i = next_after(&tied, s.last.as_deref());

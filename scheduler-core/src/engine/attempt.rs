@@ -50,6 +50,7 @@ fn tokens_match(a: &str, b: &str) -> bool {
 impl Inner {
     /// Fires a group of plans that share one instant.
     pub(crate) async fn fire_group(self: Arc<Self>, instant: DateTime<Utc>, plans: Vec<FirePlan>) {
+        let prepared_at = self.now();
         let mut prepared = Vec::new();
         let mut deferred = Vec::new();
         for plan in plans {
@@ -81,6 +82,7 @@ impl Inner {
             }
             return;
         }
+        let prepared = self.drop_changed(prepared, prepared_at).await;
         for a in prepared {
             let me = self.clone();
             self.spawn(async move { me.run_attempt(a).await });
@@ -89,6 +91,59 @@ impl Inner {
             let me = self.clone();
             self.spawn(async move { me.fire_now(plan).await });
         }
+    }
+
+    /// Fires prepared ahead of their instant whose task this instance paused,
+    /// deleted or rescheduled in the meantime do not go: they are cancelled
+    /// with a log line saying why.
+    async fn drop_changed(&self, prepared: Vec<Attempt>, since: DateTime<Utc>) -> Vec<Attempt> {
+        let changed: Vec<TaskId> = {
+            let mut recent = self.recent_changes.lock().unwrap_or_else(|p| p.into_inner());
+            let horizon = since - Duration::seconds(60);
+            recent.retain(|_, at| *at >= horizon);
+            if recent.is_empty() {
+                return prepared;
+            }
+            prepared
+                .iter()
+                .filter(|a| recent.get(&a.task.id).is_some_and(|at| *at >= since))
+                .map(|a| a.task.id.clone())
+                .collect()
+        };
+        if changed.is_empty() {
+            return prepared;
+        }
+        let mut keep = Vec::with_capacity(prepared.len());
+        for a in prepared {
+            if !changed.contains(&a.task.id) {
+                keep.push(a);
+                continue;
+            }
+            let still_due = match self.store.get_task(&a.task.id).await {
+                Ok(t) => {
+                    t.status == TaskStatus::Active
+                        && t.cron_expression == a.task.cron_expression
+                        && t.timezone == a.task.timezone
+                }
+                Err(_) => false,
+            };
+            if still_due {
+                keep.push(a);
+                continue;
+            }
+            let change = ExecutionChange {
+                status: Some(Cancelled),
+                end_time: Some(Some(self.now())),
+                timeout_at: Some(None),
+                append_log: Some("cancelled before its instant: the task was paused, deleted or rescheduled".to_owned()),
+                ..ExecutionChange::default()
+            };
+            let guard = ExecutionGuard::status_in(&[Pending]).attempt(a.execution.retry_count);
+            if self.store.update_execution(&a.execution.id, &guard, &change).await.is_ok() {
+                metrics::finished(Cancelled);
+            }
+        }
+        keep
     }
 
     /// Claims a fire and records its first attempt, dispatched at `instant`.
@@ -595,6 +650,6 @@ impl Inner {
             }
             Err(e) => tracing::warn!(error = %e, "recovery: cannot list unanswered attempts"),
         }
-        self.sweep(true).await;
+        self.sweep().await;
     }
 }

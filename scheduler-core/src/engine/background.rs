@@ -30,7 +30,7 @@ impl Inner {
     async fn sweeper(self: Arc<Self>) {
         while self.tick(self.config.sweep_interval).await {
             if self.is_leader() {
-                self.sweep(false).await;
+                self.sweep().await;
             }
         }
     }
@@ -39,8 +39,10 @@ impl Inner {
     ///
     /// Executions this instance is about to dispatch itself (a retry whose
     /// timer is running, a manual trigger just made) are given a second's
-    /// grace unless `everything` (on becoming leader).
-    pub(crate) async fn sweep(&self, everything: bool) {
+    /// grace, so the sweep does not race their own dispatch (the race would
+    /// be harmless for the execution, which only one dispatcher can claim,
+    /// but would move the load balancer's state twice).
+    pub(crate) async fn sweep(&self) {
         let Some(me) = self.arc() else { return };
         let now = self.now();
         match self.store.overdue_executions(now, SWEEP_BATCH).await {
@@ -52,7 +54,7 @@ impl Inner {
             }
             Err(e) => tracing::warn!(error = %e, "sweep: cannot list overdue executions"),
         }
-        let grace = if everything { Duration::zero() } else { Duration::seconds(1) };
+        let grace = Duration::seconds(1);
         match self.store.due_executions(now - grace, SWEEP_BATCH).await {
             Ok(list) => {
                 for e in list {

@@ -173,6 +173,9 @@ pub(crate) struct Inner {
     pub(crate) hostname: String,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) timer_tx: mpsc::UnboundedSender<TimerMsg>,
+    /// Tasks this instance changed recently, and when: a fire prepared before
+    /// such a change is re-checked at its instant.
+    pub(crate) recent_changes: Mutex<std::collections::HashMap<TaskId, DateTime<Utc>>>,
     timer_rx: Mutex<Option<mpsc::UnboundedReceiver<TimerMsg>>>,
     pub(crate) permits: Semaphore,
     pub(crate) shutdown: CancellationToken,
@@ -322,6 +325,7 @@ impl SchedulerBuilder {
             hostname,
             started_at,
             timer_tx,
+            recent_changes: Mutex::new(std::collections::HashMap::new()),
             timer_rx: Mutex::new(Some(timer_rx)),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -762,6 +766,10 @@ impl Inner {
 
     /// Tells this instance's timer about a changed task.
     fn notify(&self, task: &Task) {
+        self.recent_changes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(task.id.clone(), self.now());
         let _ = self.timer_tx.send(TimerMsg::Upsert(Arc::new(task.clone())));
     }
 }

@@ -5,11 +5,11 @@
 //! [`store_conformance_tests!`](crate::store_conformance_tests).
 
 use crate::{
-    Candidate, DailyCounts, Execution, ExecutionChange, ExecutionFilter, ExecutionGuard, ExecutionId,
-    ExecutionStatus, Executor, ExecutorFilter, ExecutorId, ExecutorRegistration, ExecutorStatus, HealthThresholds,
-    JsonObject, MisfirePolicy, ModeName, NewTask, Page, Paged, Registered, SchedulerInstance, StatusCounts, Store,
-    StoreError, StoreResult, StrategyName, SystemCounts, Task, TaskActivity, TaskExecutor, TaskFilter, TaskId,
-    TaskStatus, TriggerType,
+    Candidate, DailyCounts, Execution, ExecutionChange, ExecutionFilter, ExecutionGuard,
+    ExecutionId, ExecutionStatus, Executor, ExecutorFilter, ExecutorId, ExecutorRegistration,
+    ExecutorStatus, HealthThresholds, JsonObject, MisfirePolicy, ModeName, NewTask, Page, Paged,
+    Registered, SchedulerInstance, StatusCounts, Store, StoreError, StoreResult, StrategyName,
+    SystemCounts, Task, TaskActivity, TaskExecutor, TaskFilter, TaskId, TaskStatus, TriggerType,
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -84,13 +84,28 @@ fn executor(name: &str, instance_id: &str, created_at: DateTime<Utc>) -> Executo
 }
 
 async fn register(store: &dyn Store, e: Executor) -> Executor {
-    let (stored, how) = store.register_executor(&e).await.expect("register_executor");
-    assert_eq!(how, Registered::Created, "a new instance_id creates an executor");
-    assert_eq!(stored, e, "register_executor returns the executor as stored");
+    let (stored, how) = store
+        .register_executor(&e)
+        .await
+        .expect("register_executor");
+    assert_eq!(
+        how,
+        Registered::Created,
+        "a new instance_id creates an executor"
+    );
+    assert_eq!(
+        stored, e,
+        "register_executor returns the executor as stored"
+    );
     stored
 }
 
-async fn register_new(store: &dyn Store, name: &str, instance_id: &str, created_at: DateTime<Utc>) -> Executor {
+async fn register_new(
+    store: &dyn Store,
+    name: &str,
+    instance_id: &str,
+    created_at: DateTime<Utc>,
+) -> Executor {
     register(store, executor(name, instance_id, created_at)).await
 }
 
@@ -100,7 +115,12 @@ async fn make_unhealthy(store: &dyn Store, id: &ExecutorId, from: DateTime<Utc>)
     for i in 0..3 {
         last = Some(
             store
-                .record_health(id, false, from + Duration::seconds(i), HealthThresholds::default())
+                .record_health(
+                    id,
+                    false,
+                    from + Duration::seconds(i),
+                    HealthThresholds::default(),
+                )
                 .await
                 .expect("record_health"),
         );
@@ -150,7 +170,10 @@ fn execution_in(
 
 async fn insert(store: &dyn Store, e: Execution) -> Execution {
     let stored = store.insert_execution(&e).await.expect("insert_execution");
-    assert_eq!(stored, e, "insert_execution returns the execution as stored");
+    assert_eq!(
+        stored, e,
+        "insert_execution returns the execution as stored"
+    );
     stored
 }
 
@@ -201,12 +224,19 @@ fn id_set<T, I: Ord + Clone>(rows: &[T], id: impl Fn(&T) -> &I) -> BTreeSet<I> {
     rows.iter().map(|r| id(r).clone()).collect()
 }
 
-async fn list_tasks(store: &dyn Store, status: Option<TaskStatus>, name: Option<&str>) -> Paged<Task> {
+async fn list_tasks(
+    store: &dyn Store,
+    status: Option<TaskStatus>,
+    name: Option<&str>,
+) -> Paged<Task> {
     let filter = TaskFilter {
         status,
         name: name.map(str::to_owned),
     };
-    store.list_tasks(&filter, Page::new(1, 100)).await.expect("list_tasks")
+    store
+        .list_tasks(&filter, Page::new(1, 100))
+        .await
+        .expect("list_tasks")
 }
 
 async fn list_executions(store: &dyn Store, filter: ExecutionFilter) -> Paged<Execution> {
@@ -237,7 +267,9 @@ pub async fn create_and_get_task(store: Arc<dyn Store>) {
     assert_eq!(name.chars().count(), 255);
     let (mut t, _) = NewTask::new(name, "0 30 9 * * MON-FRI")
         .timezone("Europe/Berlin")
-        .parameters(obj(json!({"region": "eu", "limits": {"max": 10}, "tags": ["a", "b"], "note": "ü"})))
+        .parameters(obj(
+            json!({"region": "eu", "limits": {"max": 10}, "tags": ["a", "b"], "note": "ü"}),
+        ))
         .execution_mode(ModeName::SEQUENTIAL)
         .load_balance_strategy(StrategyName::WEIGHTED_ROUND_ROBIN)
         .max_retry(7)
@@ -278,7 +310,10 @@ pub async fn create_task_with_unknown_executor_writes_nothing(store: Arc<dyn Sto
         .expect("create_task");
     assert_eq!(stored, again);
     assert_eq!(
-        store.task_executors(&again.id).await.expect("task_executors"),
+        store
+            .task_executors(&again.id)
+            .await
+            .expect("task_executors"),
         vec![assignment(&x.id, 4, 2)]
     );
 }
@@ -324,16 +359,31 @@ pub async fn list_tasks_filters_by_name_substring(store: Arc<dyn Store>) {
     create_active(&*store, "Report-monthly", at(5)).await;
     create_active(&*store, "100%-done", at(6)).await;
     let old = create_active(&*store, "report-old", at(7)).await;
-    store.delete_task(&old.id, at(8)).await.expect("delete_task");
+    store
+        .delete_task(&old.id, at(8))
+        .await
+        .expect("delete_task");
 
     let report = list_tasks(&*store, None, Some("report")).await;
     assert_eq!(names(&report), ["report-weekly", "report-daily"]);
     assert_eq!(report.total, 2);
 
-    assert_eq!(names(&list_tasks(&*store, None, Some("Report")).await), ["Report-monthly"]);
-    assert_eq!(names(&list_tasks(&*store, None, Some("weekly")).await), ["report-weekly"]);
-    assert_eq!(names(&list_tasks(&*store, None, Some("a_c")).await), ["a_c"]);
-    assert_eq!(names(&list_tasks(&*store, None, Some("%")).await), ["100%-done"]);
+    assert_eq!(
+        names(&list_tasks(&*store, None, Some("Report")).await),
+        ["Report-monthly"]
+    );
+    assert_eq!(
+        names(&list_tasks(&*store, None, Some("weekly")).await),
+        ["report-weekly"]
+    );
+    assert_eq!(
+        names(&list_tasks(&*store, None, Some("a_c")).await),
+        ["a_c"]
+    );
+    assert_eq!(
+        names(&list_tasks(&*store, None, Some("%")).await),
+        ["100%-done"]
+    );
     let none = list_tasks(&*store, None, Some("nothing")).await;
     assert!(none.items.is_empty());
     assert_eq!(none.total, 0);
@@ -360,10 +410,16 @@ pub async fn list_tasks_pages_newest_first(store: Arc<dyn Store>) {
         }
     };
     let p1 = page(1).await;
-    assert_eq!(names(&p1), ["task-11", "task-10", "task-09", "task-08", "task-07"]);
+    assert_eq!(
+        names(&p1),
+        ["task-11", "task-10", "task-09", "task-08", "task-07"]
+    );
     assert_eq!(p1.total, 12);
     let p2 = page(2).await;
-    assert_eq!(names(&p2), ["task-06", "task-05", "task-04", "task-03", "task-02"]);
+    assert_eq!(
+        names(&p2),
+        ["task-06", "task-05", "task-04", "task-03", "task-02"]
+    );
     assert_eq!(p2.total, 12);
     let p3 = page(3).await;
     assert_eq!(names(&p3), ["task-01", "task-00"]);
@@ -383,16 +439,28 @@ pub async fn task_names_are_unique_among_live_tasks(store: Arc<dyn Store>) {
     assert_eq!(list_tasks(&*store, None, None).await.total, 1);
 
     create(&*store, paused_task("weekly", at(2))).await;
-    assert_name_taken(store.create_task(&task("weekly", at(3)), &[]).await, "weekly");
+    assert_name_taken(
+        store.create_task(&task("weekly", at(3)), &[]).await,
+        "weekly",
+    );
 
-    store.delete_task(&first.id, at(4)).await.expect("delete_task");
+    store
+        .delete_task(&first.id, at(4))
+        .await
+        .expect("delete_task");
     let reused = create_active(&*store, "nightly", at(5)).await;
     assert_ne!(reused.id, first.id);
     let old = store.get_task(&first.id).await.expect("get_task");
-    assert_eq!((old.name.as_str(), old.status), ("nightly", TaskStatus::Deleted));
+    assert_eq!(
+        (old.name.as_str(), old.status),
+        ("nightly", TaskStatus::Deleted)
+    );
 
     // The live task now holds the name again.
-    assert_name_taken(store.create_task(&task("nightly", at(6)), &[]).await, "nightly");
+    assert_name_taken(
+        store.create_task(&task("nightly", at(6)), &[]).await,
+        "nightly",
+    );
 }
 
 /// `update_task` replaces every mutable field and keeps `created_at`.
@@ -415,9 +483,15 @@ pub async fn update_task_replaces_mutable_fields(store: Arc<dyn Store>) {
 
     let mut expected = u.clone();
     expected.created_at = t.created_at;
-    assert_eq!(store.update_task(&u, None).await.expect("update_task"), expected);
+    assert_eq!(
+        store.update_task(&u, None).await.expect("update_task"),
+        expected
+    );
     assert_eq!(store.get_task(&t.id).await.expect("get_task"), expected);
-    assert_eq!(names(&list_tasks(&*store, None, Some("after")).await), ["after"]);
+    assert_eq!(
+        names(&list_tasks(&*store, None, Some("after")).await),
+        ["after"]
+    );
 
     // Resume, and clear the parameters.
     let mut r = expected.clone();
@@ -432,7 +506,11 @@ pub async fn update_task_replaces_mutable_fields(store: Arc<dyn Store>) {
     create_active(&*store, "before", at(62)).await;
 
     let ghost = task("ghost", at(63));
-    assert_not_found(store.update_task(&ghost, None).await, "task", ghost.id.as_str());
+    assert_not_found(
+        store.update_task(&ghost, None).await,
+        "task",
+        ghost.id.as_str(),
+    );
 }
 
 /// Renaming to the name of another live task is `NameTaken` and changes
@@ -452,11 +530,20 @@ pub async fn update_task_refuses_a_taken_name(store: Arc<dyn Store>) {
     let mut same = b.clone();
     same.max_retry = 5;
     same.updated_at = at(3);
-    assert_eq!(store.update_task(&same, None).await.expect("update_task"), same);
+    assert_eq!(
+        store.update_task(&same, None).await.expect("update_task"),
+        same
+    );
 
     store.delete_task(&a.id, at(4)).await.expect("delete_task");
     renamed.updated_at = at(5);
-    assert_eq!(store.update_task(&renamed, None).await.expect("update_task"), renamed);
+    assert_eq!(
+        store
+            .update_task(&renamed, None)
+            .await
+            .expect("update_task"),
+        renamed
+    );
     // "beta" was released by the rename.
     create_active(&*store, "beta", at(6)).await;
 }
@@ -491,14 +578,26 @@ pub async fn update_task_replaces_assignments_atomically(store: Arc<dyn Store>) 
     u.name = "t2".to_owned();
     u.updated_at = at(4);
     let set = [assignment(&z.id, 5, -1)];
-    assert_eq!(store.update_task(&u, Some(&set)).await.expect("update_task"), u);
-    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), set);
+    assert_eq!(
+        store
+            .update_task(&u, Some(&set))
+            .await
+            .expect("update_task"),
+        u
+    );
+    assert_eq!(
+        store.task_executors(&t.id).await.expect("task_executors"),
+        set
+    );
 
     let mut kept = u.clone();
     kept.max_retry = 8;
     kept.updated_at = at(5);
     store.update_task(&kept, None).await.expect("update_task");
-    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), set);
+    assert_eq!(
+        store.task_executors(&t.id).await.expect("task_executors"),
+        set
+    );
 
     let ghost = ExecutorId::generate();
     let mut refused = kept.clone();
@@ -506,16 +605,31 @@ pub async fn update_task_replaces_assignments_atomically(store: Arc<dyn Store>) 
     refused.max_retry = 1;
     refused.updated_at = at(6);
     let r = store
-        .update_task(&refused, Some(&[assignment(&x.id, 1, 0), assignment(&ghost, 1, 0)]))
+        .update_task(
+            &refused,
+            Some(&[assignment(&x.id, 1, 0), assignment(&ghost, 1, 0)]),
+        )
         .await;
     assert_not_found(r, "executor", ghost.as_str());
     assert_eq!(store.get_task(&t.id).await.expect("get_task"), kept);
-    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), set);
+    assert_eq!(
+        store.task_executors(&t.id).await.expect("task_executors"),
+        set
+    );
 
     let mut cleared = kept.clone();
     cleared.updated_at = at(7);
-    store.update_task(&cleared, Some(&[])).await.expect("update_task");
-    assert!(store.task_executors(&t.id).await.expect("task_executors").is_empty());
+    store
+        .update_task(&cleared, Some(&[]))
+        .await
+        .expect("update_task");
+    assert!(
+        store
+            .task_executors(&t.id)
+            .await
+            .expect("task_executors")
+            .is_empty()
+    );
 }
 
 /// `delete_task` soft-deletes (status `deleted`, `next_run_time` null,
@@ -528,9 +642,16 @@ pub async fn delete_task_soft_deletes(store: Arc<dyn Store>) {
         .create_task(&t, &[assignment(&x.id, 3, 0)])
         .await
         .expect("create_task");
-    let e = insert(&*store, execution_in(&t.id, at(2), ExecutionStatus::Success, Some(&x.id))).await;
+    let e = insert(
+        &*store,
+        execution_in(&t.id, at(2), ExecutionStatus::Success, Some(&x.id)),
+    )
+    .await;
 
-    let deleted = store.delete_task(&t.id, at_ms(30_500)).await.expect("delete_task");
+    let deleted = store
+        .delete_task(&t.id, at_ms(30_500))
+        .await
+        .expect("delete_task");
     let mut expected = t.clone();
     expected.status = TaskStatus::Deleted;
     expected.next_run_time = None;
@@ -549,7 +670,11 @@ pub async fn delete_task_soft_deletes(store: Arc<dyn Store>) {
     assert_conflict(store.delete_task(&t.id, at(31)).await);
     assert_eq!(store.get_task(&t.id).await.expect("get_task"), expected);
     let ghost = TaskId::generate();
-    assert_not_found(store.delete_task(&ghost, at(32)).await, "task", ghost.as_str());
+    assert_not_found(
+        store.delete_task(&ghost, at(32)).await,
+        "task",
+        ghost.as_str(),
+    );
 }
 
 /// `active_tasks` returns exactly the active tasks, as stored.
@@ -575,7 +700,10 @@ pub async fn tasks_changed_since_includes_deleted_tasks(store: Arc<dyn Store>) {
     let mid = create_active(&*store, "mid", at(0)).await;
     let new = create_active(&*store, "new", at(5)).await;
     let gone = create_active(&*store, "gone", at(-20)).await;
-    store.delete_task(&gone.id, at(20)).await.expect("delete_task");
+    store
+        .delete_task(&gone.id, at(20))
+        .await
+        .expect("delete_task");
     let edited = create_active(&*store, "edited", at(-30)).await;
     let mut e = edited.clone();
     e.max_retry = 0;
@@ -586,15 +714,37 @@ pub async fn tasks_changed_since_includes_deleted_tasks(store: Arc<dyn Store>) {
         .await
         .expect("set_next_run_time");
 
-    let changed = store.tasks_changed_since(at(0)).await.expect("tasks_changed_since");
+    let changed = store
+        .tasks_changed_since(at(0))
+        .await
+        .expect("tasks_changed_since");
     let got = id_set(&changed, |t: &Task| &t.id);
-    let want: BTreeSet<TaskId> = [&mid.id, &new.id, &gone.id, &edited.id].into_iter().cloned().collect();
+    let want: BTreeSet<TaskId> = [&mid.id, &new.id, &gone.id, &edited.id]
+        .into_iter()
+        .cloned()
+        .collect();
     assert_eq!(got, want);
-    let g = changed.iter().find(|t| t.id == gone.id).expect("the deleted task");
+    let g = changed
+        .iter()
+        .find(|t| t.id == gone.id)
+        .expect("the deleted task");
     assert_eq!(g.status, TaskStatus::Deleted);
 
-    assert_eq!(store.tasks_changed_since(at(-10)).await.expect("tasks_changed_since").len(), 5);
-    assert!(store.tasks_changed_since(at(21)).await.expect("tasks_changed_since").is_empty());
+    assert_eq!(
+        store
+            .tasks_changed_since(at(-10))
+            .await
+            .expect("tasks_changed_since")
+            .len(),
+        5
+    );
+    assert!(
+        store
+            .tasks_changed_since(at(21))
+            .await
+            .expect("tasks_changed_since")
+            .is_empty()
+    );
 }
 
 /// `set_next_run_time` changes an active task only, leaves `updated_at`
@@ -608,8 +758,14 @@ pub async fn set_next_run_time_only_for_active_tasks(store: Arc<dyn Store>) {
     let got = store.get_task(&a.id).await.expect("get_task");
     assert_eq!(got.next_run_time, Some(at_ms(120_001)));
     assert_eq!(got.updated_at, a.updated_at);
-    store.set_next_run_time(&a.id, None).await.expect("set_next_run_time");
-    assert_eq!(store.get_task(&a.id).await.expect("get_task").next_run_time, None);
+    store
+        .set_next_run_time(&a.id, None)
+        .await
+        .expect("set_next_run_time");
+    assert_eq!(
+        store.get_task(&a.id).await.expect("get_task").next_run_time,
+        None
+    );
 
     let p = create(&*store, paused_task("paused", at(1))).await;
     store
@@ -640,7 +796,11 @@ pub async fn task_executors_round_trip(store: Arc<dyn Store>) {
     let x = register_new(&*store, "svc", "x", at(0)).await;
     let y = register_new(&*store, "svc", "y", at(1)).await;
     let z = register_new(&*store, "svc", "z", at(2)).await;
-    let set = vec![assignment(&z.id, 1000, -5), assignment(&x.id, 1, 0), assignment(&y.id, 7, 3)];
+    let set = vec![
+        assignment(&z.id, 1000, -5),
+        assignment(&x.id, 1, 0),
+        assignment(&y.id, 7, 3),
+    ];
     let t = task("assigned", at(3));
     store.create_task(&t, &set).await.expect("create_task");
     assert_eq!(
@@ -649,7 +809,13 @@ pub async fn task_executors_round_trip(store: Arc<dyn Store>) {
     );
 
     let bare = create_active(&*store, "bare", at(4)).await;
-    assert!(store.task_executors(&bare.id).await.expect("task_executors").is_empty());
+    assert!(
+        store
+            .task_executors(&bare.id)
+            .await
+            .expect("task_executors")
+            .is_empty()
+    );
 
     let ghost = TaskId::generate();
     assert_not_found(store.task_executors(&ghost).await, "task", ghost.as_str());
@@ -677,21 +843,38 @@ pub async fn replace_task_executors_checks_every_executor(store: Arc<dyn Store>)
             .expect("replace_task_executors"),
         want
     );
-    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), want);
+    assert_eq!(
+        store.task_executors(&t.id).await.expect("task_executors"),
+        want
+    );
 
     let ghost = ExecutorId::generate();
     let r = store
         .replace_task_executors(&t.id, &[assignment(&x.id, 1, 0), assignment(&ghost, 1, 0)])
         .await;
     assert_not_found(r, "executor", ghost.as_str());
-    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), want);
+    assert_eq!(
+        store.task_executors(&t.id).await.expect("task_executors"),
+        want
+    );
 
     let no_task = TaskId::generate();
-    assert_not_found(store.replace_task_executors(&no_task, &set).await, "task", no_task.as_str());
+    assert_not_found(
+        store.replace_task_executors(&no_task, &set).await,
+        "task",
+        no_task.as_str(),
+    );
 
     store.delete_task(&t.id, at(4)).await.expect("delete_task");
-    assert_conflict(store.replace_task_executors(&t.id, &[assignment(&x.id, 1, 0)]).await);
-    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), want);
+    assert_conflict(
+        store
+            .replace_task_executors(&t.id, &[assignment(&x.id, 1, 0)])
+            .await,
+    );
+    assert_eq!(
+        store.task_executors(&t.id).await.expect("task_executors"),
+        want
+    );
 
     assert!(
         store
@@ -712,18 +895,32 @@ pub async fn register_executor_creates_then_updates_by_instance_id(store: Arc<dy
     first.health_check_url = Some("http://billing-1.test:9000/hc".to_owned());
     first.metadata = Some(obj(json!({"zone": "a", "cores": 8})));
     let first = register(&*store, first).await;
-    assert_eq!(store.get_executor(&first.id).await.expect("get_executor"), first);
+    assert_eq!(
+        store.get_executor(&first.id).await.expect("get_executor"),
+        first
+    );
 
     store
         .set_executor_status(&first.id, ExecutorStatus::Offline, at(5))
         .await
         .expect("set_executor_status");
     make_unhealthy(&*store, &first.id, at(6)).await;
+    let recovering = store
+        .record_health(&first.id, true, at(9), HealthThresholds::default())
+        .await
+        .expect("record_health");
+    assert_eq!(
+        (recovering.is_healthy, recovering.health_check_successes),
+        (false, 1)
+    );
 
     let mut again = executor("billing-v2", "billing-1", at(60));
     again.base_url = "https://billing.example:8443/api".to_owned();
     again.metadata = Some(obj(json!({"zone": "b"})));
-    let (updated, how) = store.register_executor(&again).await.expect("register_executor");
+    let (updated, how) = store
+        .register_executor(&again)
+        .await
+        .expect("register_executor");
     assert_eq!(how, Registered::Updated);
     assert_eq!(updated.id, first.id, "the executor keeps its id");
     assert_eq!(updated.created_at, first.created_at, "and its created_at");
@@ -732,13 +929,28 @@ pub async fn register_executor_creates_then_updates_by_instance_id(store: Arc<dy
     assert_eq!(updated.base_url, "https://billing.example:8443/api");
     assert_eq!(updated.health_check_url, None);
     assert_eq!(updated.metadata, again.metadata);
-    assert_eq!(updated.status, ExecutorStatus::Online, "offline becomes online");
+    assert_eq!(
+        updated.status,
+        ExecutorStatus::Online,
+        "offline becomes online"
+    );
     assert!(updated.is_healthy, "health is reset");
     assert_eq!(updated.health_check_failures, 0);
+    assert_eq!(updated.health_check_successes, 0, "both counters restart");
     assert_eq!(updated.updated_at, at(60));
-    assert_eq!(store.get_executor(&first.id).await.expect("get_executor"), updated);
-    assert_not_found(store.get_executor(&again.id).await, "executor", again.id.as_str());
-    assert_eq!(store.all_executors().await.expect("all_executors"), vec![updated.clone()]);
+    assert_eq!(
+        store.get_executor(&first.id).await.expect("get_executor"),
+        updated
+    );
+    assert_not_found(
+        store.get_executor(&again.id).await,
+        "executor",
+        again.id.as_str(),
+    );
+    assert_eq!(
+        store.all_executors().await.expect("all_executors"),
+        vec![updated.clone()]
+    );
 
     // Health counters restart from zero: one failure does not make it unhealthy.
     let e = store
@@ -784,7 +996,13 @@ pub async fn register_executor_keeps_maintenance_and_resets_health(store: Arc<dy
 /// `get_executor` and `all_executors` return what was registered; an unknown
 /// id is `NotFound`.
 pub async fn get_and_all_executors(store: Arc<dyn Store>) {
-    assert!(store.all_executors().await.expect("all_executors").is_empty());
+    assert!(
+        store
+            .all_executors()
+            .await
+            .expect("all_executors")
+            .is_empty()
+    );
     let mut a = executor("svc-a", "a", at_ms(1_500));
     a.metadata = Some(obj(json!({"labels": {"gpu": true}})));
     let a = register(&*store, a).await;
@@ -793,7 +1011,10 @@ pub async fn get_and_all_executors(store: Arc<dyn Store>) {
     assert_eq!(store.get_executor(&b.id).await.expect("get_executor"), b);
     let all = store.all_executors().await.expect("all_executors");
     assert_eq!(all.len(), 2);
-    assert_eq!(id_set(&all, |e: &Executor| &e.id), id_set(&[a, b], |e: &Executor| &e.id));
+    assert_eq!(
+        id_set(&all, |e: &Executor| &e.id),
+        id_set(&[a, b], |e: &Executor| &e.id)
+    );
     let ghost = ExecutorId::generate();
     assert_not_found(store.get_executor(&ghost).await, "executor", ghost.as_str());
 }
@@ -819,12 +1040,11 @@ pub async fn list_executors_filters_and_pages(store: Arc<dyn Store>) {
     let list = |filter: ExecutorFilter, page: Page| {
         let store = store.clone();
         async move {
-            let got = store.list_executors(&filter, page).await.expect("list_executors");
-            let idx: Vec<usize> = got
-                .items
-                .iter()
-                .map(|x| e_index(&x.instance_id))
-                .collect();
+            let got = store
+                .list_executors(&filter, page)
+                .await
+                .expect("list_executors");
+            let idx: Vec<usize> = got.items.iter().map(|x| e_index(&x.instance_id)).collect();
             (idx, got.total)
         }
     };
@@ -836,7 +1056,10 @@ pub async fn list_executors_filters_and_pages(store: Arc<dyn Store>) {
     }
     let all = Page::new(1, 100);
 
-    assert_eq!(list(ExecutorFilter::default(), all).await, (vec![6, 5, 4, 3, 2, 1, 0], 7));
+    assert_eq!(
+        list(ExecutorFilter::default(), all).await,
+        (vec![6, 5, 4, 3, 2, 1, 0], 7)
+    );
     let offline = ExecutorFilter {
         status: Some(ExecutorStatus::Offline),
         ..ExecutorFilter::default()
@@ -884,9 +1107,18 @@ pub async fn list_executors_filters_and_pages(store: Arc<dyn Store>) {
     };
     assert_eq!(list(nobody, all).await, (vec![], 0));
 
-    assert_eq!(list(ExecutorFilter::default(), Page::new(2, 3)).await, (vec![3, 2, 1], 7));
-    assert_eq!(list(ExecutorFilter::default(), Page::new(3, 3)).await, (vec![0], 7));
-    assert_eq!(list(ExecutorFilter::default(), Page::new(4, 3)).await, (vec![], 7));
+    assert_eq!(
+        list(ExecutorFilter::default(), Page::new(2, 3)).await,
+        (vec![3, 2, 1], 7)
+    );
+    assert_eq!(
+        list(ExecutorFilter::default(), Page::new(3, 3)).await,
+        (vec![0], 7)
+    );
+    assert_eq!(
+        list(ExecutorFilter::default(), Page::new(4, 3)).await,
+        (vec![], 7)
+    );
 }
 
 /// `update_executor` replaces name, URLs, metadata and `updated_at` only.
@@ -914,19 +1146,30 @@ pub async fn update_executor_replaces_descriptive_fields(store: Arc<dyn Store>) 
     want.health_check_url = u.health_check_url.clone();
     want.metadata = None;
     want.updated_at = u.updated_at;
-    assert_eq!(store.update_executor(&u).await.expect("update_executor"), want);
+    assert_eq!(
+        store.update_executor(&u).await.expect("update_executor"),
+        want
+    );
     assert_eq!(store.get_executor(&e.id).await.expect("get_executor"), want);
 
     let ghost = executor("svc", "ghost", at(1));
-    assert_not_found(store.update_executor(&ghost).await, "executor", ghost.id.as_str());
+    assert_not_found(
+        store.update_executor(&ghost).await,
+        "executor",
+        ghost.id.as_str(),
+    );
 }
 
 /// `set_executor_status` sets the status and `updated_at`, nothing else.
 pub async fn set_executor_status_changes_only_the_status(store: Arc<dyn Store>) {
     let e = register_new(&*store, "svc", "inst", at(0)).await;
-    for (i, status) in [ExecutorStatus::Maintenance, ExecutorStatus::Offline, ExecutorStatus::Online]
-        .into_iter()
-        .enumerate()
+    for (i, status) in [
+        ExecutorStatus::Maintenance,
+        ExecutorStatus::Offline,
+        ExecutorStatus::Online,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let when = at_ms(1_000 + i64::try_from(i).expect("small") * 7);
         let got = store
@@ -941,7 +1184,9 @@ pub async fn set_executor_status_changes_only_the_status(store: Arc<dyn Store>) 
     }
     let ghost = ExecutorId::generate();
     assert_not_found(
-        store.set_executor_status(&ghost, ExecutorStatus::Offline, at(5)).await,
+        store
+            .set_executor_status(&ghost, ExecutorStatus::Offline, at(5))
+            .await,
         "executor",
         ghost.as_str(),
     );
@@ -956,7 +1201,10 @@ pub async fn record_health_applies_thresholds(store: Arc<dyn Store>) {
         let store = store.clone();
         let id = e.id.clone();
         async move {
-            let got = store.record_health(&id, ok, t, th).await.expect("record_health");
+            let got = store
+                .record_health(&id, ok, t, th)
+                .await
+                .expect("record_health");
             assert_eq!(store.get_executor(&id).await.expect("get_executor"), got);
             assert_eq!(got.last_health_check, Some(t));
             (got.is_healthy, got.health_check_failures)
@@ -980,7 +1228,11 @@ pub async fn record_health_applies_thresholds(store: Arc<dyn Store>) {
     assert_eq!(probe(false, at(14)).await, (true, 1));
 
     let ghost = ExecutorId::generate();
-    assert_not_found(store.record_health(&ghost, true, at(15), th).await, "executor", ghost.as_str());
+    assert_not_found(
+        store.record_health(&ghost, true, at(15), th).await,
+        "executor",
+        ghost.as_str(),
+    );
 }
 
 /// Deleting an executor removes it and its assignments; its executions stay
@@ -998,39 +1250,85 @@ pub async fn delete_executor_keeps_execution_history(store: Arc<dyn Store>) {
         .create_task(&only_x, &[assignment(&x.id, 1, 0)])
         .await
         .expect("create_task");
-    let done = insert(&*store, execution_in(&both.id, at(4), ExecutionStatus::Success, Some(&x.id))).await;
-    let running = insert(&*store, execution_in(&both.id, at(5), ExecutionStatus::Running, Some(&x.id))).await;
-    let on_y = insert(&*store, execution_in(&both.id, at(6), ExecutionStatus::Running, Some(&y.id))).await;
+    let done = insert(
+        &*store,
+        execution_in(&both.id, at(4), ExecutionStatus::Success, Some(&x.id)),
+    )
+    .await;
+    let running = insert(
+        &*store,
+        execution_in(&both.id, at(5), ExecutionStatus::Running, Some(&x.id)),
+    )
+    .await;
+    let on_y = insert(
+        &*store,
+        execution_in(&both.id, at(6), ExecutionStatus::Running, Some(&y.id)),
+    )
+    .await;
 
     store.delete_executor(&x.id).await.expect("delete_executor");
     assert_not_found(store.get_executor(&x.id).await, "executor", x.id.as_str());
-    assert_eq!(store.all_executors().await.expect("all_executors"), vec![y.clone()]);
+    assert_eq!(
+        store.all_executors().await.expect("all_executors"),
+        vec![y.clone()]
+    );
 
     for before in [&done, &running] {
         let mut want = before.clone();
         want.executor_id = None;
-        assert_eq!(store.get_execution(&before.id).await.expect("get_execution"), want);
+        assert_eq!(
+            store
+                .get_execution(&before.id)
+                .await
+                .expect("get_execution"),
+            want
+        );
     }
-    assert_eq!(store.get_execution(&on_y.id).await.expect("get_execution"), on_y);
+    assert_eq!(
+        store.get_execution(&on_y.id).await.expect("get_execution"),
+        on_y
+    );
     let by_x = ExecutionFilter {
         executor_id: Some(x.id.clone()),
         ..ExecutionFilter::default()
     };
     assert_eq!(list_executions(&*store, by_x).await.total, 0);
     assert_eq!(list_executions(&*store, of_task(&both.id)).await.total, 3);
-    let counts = store.running_counts(&[x.id.clone()]).await.expect("running_counts");
+    let counts = store
+        .running_counts(std::slice::from_ref(&x.id))
+        .await
+        .expect("running_counts");
     assert_eq!(counts.get(&x.id).copied().unwrap_or(0), 0);
 
     assert_eq!(
-        store.task_executors(&both.id).await.expect("task_executors"),
+        store
+            .task_executors(&both.id)
+            .await
+            .expect("task_executors"),
         vec![assignment(&y.id, 3, 1)]
     );
-    assert!(store.task_executors(&only_x.id).await.expect("task_executors").is_empty());
+    assert!(
+        store
+            .task_executors(&only_x.id)
+            .await
+            .expect("task_executors")
+            .is_empty()
+    );
     // With its only assignment gone, the task may run on every executor.
-    let c = store.dispatch_candidates(&only_x.id).await.expect("dispatch_candidates");
-    assert_eq!(c.iter().map(|c| &c.executor.id).collect::<Vec<_>>(), [&y.id]);
+    let c = store
+        .dispatch_candidates(&only_x.id)
+        .await
+        .expect("dispatch_candidates");
+    assert_eq!(
+        c.iter().map(|c| &c.executor.id).collect::<Vec<_>>(),
+        [&y.id]
+    );
 
-    assert_not_found(store.delete_executor(&x.id).await, "executor", x.id.as_str());
+    assert_not_found(
+        store.delete_executor(&x.id).await,
+        "executor",
+        x.id.as_str(),
+    );
     let (again, how) = store
         .register_executor(&executor("svc", "x", at(7)))
         .await
@@ -1071,7 +1369,10 @@ pub async fn dispatch_candidates_use_assignments_when_present(store: Arc<dyn Sto
         )
         .await
         .expect("create_task");
-    let got = store.dispatch_candidates(&t.id).await.expect("dispatch_candidates");
+    let got = store
+        .dispatch_candidates(&t.id)
+        .await
+        .expect("dispatch_candidates");
     let mut want = vec![
         Candidate {
             executor: store.get_executor(&e[3].id).await.expect("get_executor"),
@@ -1090,10 +1391,19 @@ pub async fn dispatch_candidates_use_assignments_when_present(store: Arc<dyn Sto
     // Assigned only to unavailable executors: no candidate at all.
     let stuck = task("stuck", at(21));
     store
-        .create_task(&stuck, &[assignment(&e[0].id, 1, 0), assignment(&e[2].id, 1, 0)])
+        .create_task(
+            &stuck,
+            &[assignment(&e[0].id, 1, 0), assignment(&e[2].id, 1, 0)],
+        )
         .await
         .expect("create_task");
-    assert!(store.dispatch_candidates(&stuck.id).await.expect("dispatch_candidates").is_empty());
+    assert!(
+        store
+            .dispatch_candidates(&stuck.id)
+            .await
+            .expect("dispatch_candidates")
+            .is_empty()
+    );
 
     // Recovery brings an assigned executor back.
     for s in 0..2 {
@@ -1102,15 +1412,27 @@ pub async fn dispatch_candidates_use_assignments_when_present(store: Arc<dyn Sto
             .await
             .expect("record_health");
     }
-    let got = store.dispatch_candidates(&stuck.id).await.expect("dispatch_candidates");
-    assert_eq!(got.iter().map(|c| &c.executor.id).collect::<Vec<_>>(), [&e[2].id]);
+    let got = store
+        .dispatch_candidates(&stuck.id)
+        .await
+        .expect("dispatch_candidates");
+    assert_eq!(
+        got.iter().map(|c| &c.executor.id).collect::<Vec<_>>(),
+        [&e[2].id]
+    );
 }
 
 /// Without assignments, every online and healthy executor is a candidate, by
 /// executor id, with weight 1 and priority 0.
 pub async fn dispatch_candidates_default_to_every_available_executor(store: Arc<dyn Store>) {
     let t = create_active(&*store, "anywhere", at(0)).await;
-    assert!(store.dispatch_candidates(&t.id).await.expect("dispatch_candidates").is_empty());
+    assert!(
+        store
+            .dispatch_candidates(&t.id)
+            .await
+            .expect("dispatch_candidates")
+            .is_empty()
+    );
 
     let mut e = Vec::new();
     for i in 0..5i64 {
@@ -1122,7 +1444,10 @@ pub async fn dispatch_candidates_default_to_every_available_executor(store: Arc<
         .expect("set_executor_status");
     make_unhealthy(&*store, &e[3].id, at(11)).await;
 
-    let got = store.dispatch_candidates(&t.id).await.expect("dispatch_candidates");
+    let got = store
+        .dispatch_candidates(&t.id)
+        .await
+        .expect("dispatch_candidates");
     let mut want = Vec::new();
     for i in [0, 2, 4] {
         want.push(Candidate {
@@ -1139,14 +1464,23 @@ pub async fn dispatch_candidates_default_to_every_available_executor(store: Arc<
         .replace_task_executors(&t.id, &[assignment(&e[4].id, 9, 3)])
         .await
         .expect("replace_task_executors");
-    let got = store.dispatch_candidates(&t.id).await.expect("dispatch_candidates");
+    let got = store
+        .dispatch_candidates(&t.id)
+        .await
+        .expect("dispatch_candidates");
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].weight, got[0].priority), (9, 3));
     store
         .replace_task_executors(&t.id, &[])
         .await
         .expect("replace_task_executors");
-    assert_eq!(store.dispatch_candidates(&t.id).await.expect("dispatch_candidates"), want);
+    assert_eq!(
+        store
+            .dispatch_candidates(&t.id)
+            .await
+            .expect("dispatch_candidates"),
+        want
+    );
 }
 
 /// `running_counts` counts `running` executions of every task per executor.
@@ -1156,17 +1490,46 @@ pub async fn running_counts_per_executor(store: Arc<dyn Store>) {
     let z = register_new(&*store, "svc", "z", at(2)).await;
     let t1 = create_active(&*store, "t1", at(3)).await;
     let t2 = create_active(&*store, "t2", at(4)).await;
-    let r1 = insert(&*store, execution_in(&t1.id, at(10), ExecutionStatus::Running, Some(&x.id))).await;
-    insert(&*store, execution_in(&t2.id, at(11), ExecutionStatus::Running, Some(&x.id))).await;
-    insert(&*store, execution_in(&t1.id, at(12), ExecutionStatus::Running, Some(&y.id))).await;
-    insert(&*store, execution_in(&t1.id, at(13), ExecutionStatus::Pending, Some(&x.id))).await;
-    insert(&*store, execution_in(&t1.id, at(14), ExecutionStatus::Success, Some(&y.id))).await;
-    insert(&*store, execution_in(&t1.id, at(15), ExecutionStatus::Failed, Some(&z.id))).await;
+    let r1 = insert(
+        &*store,
+        execution_in(&t1.id, at(10), ExecutionStatus::Running, Some(&x.id)),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t2.id, at(11), ExecutionStatus::Running, Some(&x.id)),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t1.id, at(12), ExecutionStatus::Running, Some(&y.id)),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t1.id, at(13), ExecutionStatus::Pending, Some(&x.id)),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t1.id, at(14), ExecutionStatus::Success, Some(&y.id)),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t1.id, at(15), ExecutionStatus::Failed, Some(&z.id)),
+    )
+    .await;
 
     let ids = [x.id.clone(), y.id.clone(), z.id.clone()];
-    let count = |m: &std::collections::HashMap<ExecutorId, u64>, id: &ExecutorId| m.get(id).copied().unwrap_or(0);
+    let count = |m: &std::collections::HashMap<ExecutorId, u64>, id: &ExecutorId| {
+        m.get(id).copied().unwrap_or(0)
+    };
     let got = store.running_counts(&ids).await.expect("running_counts");
-    assert_eq!((count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)), (2, 1, 0));
+    assert_eq!(
+        (count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)),
+        (2, 1, 0)
+    );
 
     store
         .update_execution(
@@ -1181,10 +1544,19 @@ pub async fn running_counts_per_executor(store: Arc<dyn Store>) {
         .await
         .expect("update_execution");
     let got = store.running_counts(&ids).await.expect("running_counts");
-    assert_eq!((count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)), (1, 1, 0));
-    let only_y = store.running_counts(&[y.id.clone()]).await.expect("running_counts");
+    assert_eq!(
+        (count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)),
+        (1, 1, 0)
+    );
+    let only_y = store
+        .running_counts(std::slice::from_ref(&y.id))
+        .await
+        .expect("running_counts");
     assert_eq!(count(&only_y, &y.id), 1);
-    assert!(only_y.keys().all(|k| k == &y.id), "only the executors asked for");
+    assert!(
+        only_y.keys().all(|k| k == &y.id),
+        "only the executors asked for"
+    );
 }
 
 // ---- executions ----------------------------------------------------------------
@@ -1196,21 +1568,37 @@ pub async fn claim_fire_refuses_a_second_fire_of_the_same_instant(store: Arc<dyn
     let b = create_active(&*store, "b", at(0)).await;
     let first = execution(&a.id, TriggerType::Schedule, at(60));
     assert_eq!(
-        store.claim_fire(&first, Some(at(120))).await.expect("claim_fire"),
+        store
+            .claim_fire(&first, Some(at(120)))
+            .await
+            .expect("claim_fire"),
         first
     );
-    assert_eq!(store.get_execution(&first.id).await.expect("get_execution"), first);
-    assert_eq!(store.get_task(&a.id).await.expect("get_task").next_run_time, Some(at(120)));
+    assert_eq!(
+        store.get_execution(&first.id).await.expect("get_execution"),
+        first
+    );
+    assert_eq!(
+        store.get_task(&a.id).await.expect("get_task").next_run_time,
+        Some(at(120))
+    );
 
     let second = execution(&a.id, TriggerType::Schedule, at(60));
     match err(store.claim_fire(&second, Some(at(180))).await) {
-        StoreError::AlreadyFired { task_id, scheduled_time } => {
+        StoreError::AlreadyFired {
+            task_id,
+            scheduled_time,
+        } => {
             assert_eq!(task_id, a.id);
             assert_eq!(scheduled_time, at(60));
         }
         other => panic!("expected AlreadyFired, got {other:?}"),
     }
-    assert_not_found(store.get_execution(&second.id).await, "execution", second.id.as_str());
+    assert_not_found(
+        store.get_execution(&second.id).await,
+        "execution",
+        second.id.as_str(),
+    );
     assert_eq!(
         store.get_task(&a.id).await.expect("get_task").next_run_time,
         Some(at(120)),
@@ -1220,9 +1608,15 @@ pub async fn claim_fire_refuses_a_second_fire_of_the_same_instant(store: Arc<dyn
 
     // One millisecond later is another instant; another task is another fire.
     let later = execution(&a.id, TriggerType::Schedule, at_ms(60_001));
-    store.claim_fire(&later, Some(at(120))).await.expect("claim_fire");
+    store
+        .claim_fire(&later, Some(at(120)))
+        .await
+        .expect("claim_fire");
     let other_task = execution(&b.id, TriggerType::Schedule, at(60));
-    store.claim_fire(&other_task, Some(at(120))).await.expect("claim_fire");
+    store
+        .claim_fire(&other_task, Some(at(120)))
+        .await
+        .expect("claim_fire");
     assert_eq!(list_executions(&*store, of_task(&a.id)).await.total, 2);
 }
 
@@ -1232,18 +1626,29 @@ pub async fn claim_fire_ignores_manual_executions(store: Arc<dyn Store>) {
     let t = create_active(&*store, "t", at(0)).await;
     insert(&*store, execution(&t.id, TriggerType::Manual, at(60))).await;
     let fire = execution(&t.id, TriggerType::Schedule, at(60));
-    store.claim_fire(&fire, Some(at(120))).await.expect("claim_fire");
+    store
+        .claim_fire(&fire, Some(at(120)))
+        .await
+        .expect("claim_fire");
     insert(&*store, execution(&t.id, TriggerType::Manual, at(60))).await;
     insert(&*store, execution(&t.id, TriggerType::Manual, at(60))).await;
     assert_eq!(list_executions(&*store, of_task(&t.id)).await.total, 4);
-    assert!(store.claim_fire(&execution(&t.id, TriggerType::Schedule, at(60)), None).await.is_err());
+    assert!(
+        store
+            .claim_fire(&execution(&t.id, TriggerType::Schedule, at(60)), None)
+            .await
+            .is_err()
+    );
 }
 
 /// `claim_fire` sets `next_run_time` only while the task is active.
 pub async fn claim_fire_sets_next_run_time_only_for_active_tasks(store: Arc<dyn Store>) {
     let p = create(&*store, paused_task("paused", at(0))).await;
     store
-        .claim_fire(&execution(&p.id, TriggerType::Schedule, at(60)), Some(at(120)))
+        .claim_fire(
+            &execution(&p.id, TriggerType::Schedule, at(60)),
+            Some(at(120)),
+        )
         .await
         .expect("claim_fire");
     assert_eq!(store.get_task(&p.id).await.expect("get_task"), p);
@@ -1273,7 +1678,9 @@ pub async fn claim_fire_is_exclusive_under_concurrency(store: Arc<dyn Store>) {
             let e = execution(&t.id, TriggerType::Schedule, instant);
             handles.push(tokio::spawn(async move {
                 barrier.wait().await;
-                store.claim_fire(&e, Some(instant + Duration::seconds(60))).await
+                store
+                    .claim_fire(&e, Some(instant + Duration::seconds(60)))
+                    .await
             }));
         }
         let mut won = Vec::new();
@@ -1325,14 +1732,24 @@ pub async fn insert_and_get_execution_round_trip(store: Arc<dyn Store>) {
         callback_token: Some("tok-123".to_owned()),
     };
     insert(&*store, full.clone()).await;
-    assert_eq!(store.get_execution(&full.id).await.expect("get_execution"), full);
+    assert_eq!(
+        store.get_execution(&full.id).await.expect("get_execution"),
+        full
+    );
 
     let bare = execution(&t.id, TriggerType::Schedule, at(5));
     store.claim_fire(&bare, None).await.expect("claim_fire");
-    assert_eq!(store.get_execution(&bare.id).await.expect("get_execution"), bare);
+    assert_eq!(
+        store.get_execution(&bare.id).await.expect("get_execution"),
+        bare
+    );
 
     let ghost = ExecutionId::generate();
-    assert_not_found(store.get_execution(&ghost).await, "execution", ghost.as_str());
+    assert_not_found(
+        store.get_execution(&ghost).await,
+        "execution",
+        ghost.as_str(),
+    );
 }
 
 /// `list_executions` filters by task, executor, status and an inclusive
@@ -1342,11 +1759,31 @@ pub async fn list_executions_filters(store: Arc<dyn Store>) {
     let y = register_new(&*store, "svc", "y", at(1)).await;
     let a = create_active(&*store, "a", at(0)).await;
     let b = create_active(&*store, "b", at(0)).await;
-    let a1 = insert(&*store, execution_in(&a.id, at(0), ExecutionStatus::Success, Some(&x.id))).await;
-    let a2 = insert(&*store, execution_in(&a.id, at(10), ExecutionStatus::Failed, Some(&y.id))).await;
-    let a3 = insert(&*store, execution_in(&a.id, at(20), ExecutionStatus::Pending, None)).await;
-    let b1 = insert(&*store, execution_in(&b.id, at(15), ExecutionStatus::Running, Some(&x.id))).await;
-    let b2 = insert(&*store, execution_in(&b.id, at(30), ExecutionStatus::Success, Some(&y.id))).await;
+    let a1 = insert(
+        &*store,
+        execution_in(&a.id, at(0), ExecutionStatus::Success, Some(&x.id)),
+    )
+    .await;
+    let a2 = insert(
+        &*store,
+        execution_in(&a.id, at(10), ExecutionStatus::Failed, Some(&y.id)),
+    )
+    .await;
+    let a3 = insert(
+        &*store,
+        execution_in(&a.id, at(20), ExecutionStatus::Pending, None),
+    )
+    .await;
+    let b1 = insert(
+        &*store,
+        execution_in(&b.id, at(15), ExecutionStatus::Running, Some(&x.id)),
+    )
+    .await;
+    let b2 = insert(
+        &*store,
+        execution_in(&b.id, at(30), ExecutionStatus::Success, Some(&y.id)),
+    )
+    .await;
 
     let check = |filter: ExecutionFilter, want: Vec<&Execution>| {
         let store = store.clone();
@@ -1360,14 +1797,73 @@ pub async fn list_executions_filters(store: Arc<dyn Store>) {
     let f = ExecutionFilter::default;
     check(f(), vec![&b2, &a3, &b1, &a2, &a1]).await;
     check(of_task(&a.id), vec![&a3, &a2, &a1]).await;
-    check(ExecutionFilter { executor_id: Some(x.id.clone()), ..f() }, vec![&b1, &a1]).await;
-    check(ExecutionFilter { status: Some(ExecutionStatus::Success), ..f() }, vec![&b2, &a1]).await;
-    check(ExecutionFilter { status: Some(ExecutionStatus::Cancelled), ..f() }, vec![]).await;
-    check(ExecutionFilter { from: Some(at(10)), ..f() }, vec![&b2, &a3, &b1, &a2]).await;
-    check(ExecutionFilter { to: Some(at(10)), ..f() }, vec![&a2, &a1]).await;
-    check(ExecutionFilter { from: Some(at(10)), to: Some(at(20)), ..f() }, vec![&a3, &b1, &a2]).await;
-    check(ExecutionFilter { from: Some(at_ms(10_001)), to: Some(at_ms(19_999)), ..f() }, vec![&b1]).await;
-    check(ExecutionFilter { from: Some(at(20)), to: Some(at(10)), ..f() }, vec![]).await;
+    check(
+        ExecutionFilter {
+            executor_id: Some(x.id.clone()),
+            ..f()
+        },
+        vec![&b1, &a1],
+    )
+    .await;
+    check(
+        ExecutionFilter {
+            status: Some(ExecutionStatus::Success),
+            ..f()
+        },
+        vec![&b2, &a1],
+    )
+    .await;
+    check(
+        ExecutionFilter {
+            status: Some(ExecutionStatus::Cancelled),
+            ..f()
+        },
+        vec![],
+    )
+    .await;
+    check(
+        ExecutionFilter {
+            from: Some(at(10)),
+            ..f()
+        },
+        vec![&b2, &a3, &b1, &a2],
+    )
+    .await;
+    check(
+        ExecutionFilter {
+            to: Some(at(10)),
+            ..f()
+        },
+        vec![&a2, &a1],
+    )
+    .await;
+    check(
+        ExecutionFilter {
+            from: Some(at(10)),
+            to: Some(at(20)),
+            ..f()
+        },
+        vec![&a3, &b1, &a2],
+    )
+    .await;
+    check(
+        ExecutionFilter {
+            from: Some(at_ms(10_001)),
+            to: Some(at_ms(19_999)),
+            ..f()
+        },
+        vec![&b1],
+    )
+    .await;
+    check(
+        ExecutionFilter {
+            from: Some(at(20)),
+            to: Some(at(10)),
+            ..f()
+        },
+        vec![],
+    )
+    .await;
     check(
         ExecutionFilter {
             task_id: Some(a.id.clone()),
@@ -1389,7 +1885,14 @@ pub async fn list_executions_filters(store: Arc<dyn Store>) {
     )
     .await;
     check(of_task(&TaskId::generate()), vec![]).await;
-    check(ExecutionFilter { executor_id: Some(ExecutorId::generate()), ..f() }, vec![]).await;
+    check(
+        ExecutionFilter {
+            executor_id: Some(ExecutorId::generate()),
+            ..f()
+        },
+        vec![],
+    )
+    .await;
 }
 
 /// Executions are listed newest `scheduled_time` first (not `created_at`),
@@ -1407,7 +1910,12 @@ pub async fn list_executions_pages_newest_first(store: Arc<dyn Store>) {
     let page = |p| {
         let store = store.clone();
         let filter = of_task(&t.id);
-        async move { store.list_executions(&filter, Page::new(p, 5)).await.expect("list_executions") }
+        async move {
+            store
+                .list_executions(&filter, Page::new(p, 5))
+                .await
+                .expect("list_executions")
+        }
     };
     let p2 = page(2).await;
     assert_eq!(execution_ids(&p2.items), ids_of(&[6, 5, 4, 3, 2]));
@@ -1421,7 +1929,11 @@ pub async fn list_executions_pages_newest_first(store: Arc<dyn Store>) {
     let u = create_active(&*store, "ties", at(0)).await;
     let mut tied = Vec::new();
     for _ in 0..3 {
-        tied.push(insert(&*store, execution(&u.id, TriggerType::Manual, at(5))).await.id);
+        tied.push(
+            insert(&*store, execution(&u.id, TriggerType::Manual, at(5)))
+                .await
+                .id,
+        );
     }
     tied.sort();
     tied.reverse();
@@ -1449,11 +1961,17 @@ pub async fn update_execution_applies_the_change(store: Arc<dyn Store>) {
     let guard = ExecutionGuard::status_in(&[ExecutionStatus::Pending])
         .attempt(0)
         .dispatched(false);
-    let got = store.update_execution(&e.id, &guard, &send).await.expect("update_execution");
+    let got = store
+        .update_execution(&e.id, &guard, &send)
+        .await
+        .expect("update_execution");
     let mut want = e.clone();
     send.apply_to(&mut want);
     assert_eq!(got, want);
-    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), want);
+    assert_eq!(
+        store.get_execution(&e.id).await.expect("get_execution"),
+        want
+    );
 
     let accept = ExecutionChange {
         status: Some(ExecutionStatus::Running),
@@ -1461,7 +1979,10 @@ pub async fn update_execution_applies_the_change(store: Arc<dyn Store>) {
         ..ExecutionChange::default()
     };
     let guard = ExecutionGuard::status_in(&[ExecutionStatus::Pending]).dispatched(true);
-    let got = store.update_execution(&e.id, &guard, &accept).await.expect("update_execution");
+    let got = store
+        .update_execution(&e.id, &guard, &accept)
+        .await
+        .expect("update_execution");
     accept.apply_to(&mut want);
     assert_eq!(got, want);
 
@@ -1480,7 +2001,10 @@ pub async fn update_execution_applies_the_change(store: Arc<dyn Store>) {
         ..ExecutionChange::default()
     };
     let guard = ExecutionGuard::status_in(&[ExecutionStatus::Running]).attempt(0);
-    let got = store.update_execution(&e.id, &guard, &retry).await.expect("update_execution");
+    let got = store
+        .update_execution(&e.id, &guard, &retry)
+        .await
+        .expect("update_execution");
     retry.apply_to(&mut want);
     assert_eq!(got, want);
     assert_eq!(got.executor_id, None);
@@ -1494,11 +2018,18 @@ pub async fn update_execution_applies_the_change(store: Arc<dyn Store>) {
         result: Some(None),
         ..ExecutionChange::default()
     };
-    let guard = ExecutionGuard::status_in(&[ExecutionStatus::Pending, ExecutionStatus::Running]).attempt(1);
-    let got = store.update_execution(&e.id, &guard, &finish).await.expect("update_execution");
+    let guard =
+        ExecutionGuard::status_in(&[ExecutionStatus::Pending, ExecutionStatus::Running]).attempt(1);
+    let got = store
+        .update_execution(&e.id, &guard, &finish)
+        .await
+        .expect("update_execution");
     finish.apply_to(&mut want);
     assert_eq!(got, want);
-    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), want);
+    assert_eq!(
+        store.get_execution(&e.id).await.expect("get_execution"),
+        want
+    );
     assert_eq!(want.parameters, Some(json!({"p": 1})));
     assert_eq!(want.scheduled_time, at(60));
 }
@@ -1522,7 +2053,11 @@ pub async fn update_execution_guard_checks_status_attempt_and_dispatch(store: Ar
         pending().attempt(0).dispatched(true),
     ] {
         assert_conflict(store.update_execution(&e.id, &refused, &change).await);
-        assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), e, "{refused:?}");
+        assert_eq!(
+            store.get_execution(&e.id).await.expect("get_execution"),
+            e,
+            "{refused:?}"
+        );
     }
 
     let sent = store
@@ -1536,7 +2071,10 @@ pub async fn update_execution_guard_checks_status_attempt_and_dispatch(store: Ar
             .update_execution(&e.id, &pending().attempt(0).dispatched(false), &change)
             .await,
     );
-    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), sent);
+    assert_eq!(
+        store.get_execution(&e.id).await.expect("get_execution"),
+        sent
+    );
     let got = store
         .update_execution(
             &e.id,
@@ -1573,12 +2111,20 @@ pub async fn update_execution_never_overwrites_a_final_state(store: Arc<dyn Stor
         let when = at(i64::try_from(i).expect("small") * 60);
         let e = insert(&*store, execution_in(&t.id, when, status, None)).await;
         assert_conflict(store.update_execution(&e.id, &everything, &change).await);
-        assert_conflict(store.update_execution(&e.id, &everything.clone().attempt(0), &change).await);
+        assert_conflict(
+            store
+                .update_execution(&e.id, &everything.clone().attempt(0), &change)
+                .await,
+        );
         assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), e);
     }
 
     // Reaching a final state through the store closes it as well.
-    let e = insert(&*store, execution_in(&t.id, at(600), ExecutionStatus::Running, None)).await;
+    let e = insert(
+        &*store,
+        execution_in(&t.id, at(600), ExecutionStatus::Running, None),
+    )
+    .await;
     let cancel = ExecutionChange {
         status: Some(ExecutionStatus::Cancelled),
         end_time: Some(Some(at(601))),
@@ -1593,7 +2139,10 @@ pub async fn update_execution_never_overwrites_a_final_state(store: Arc<dyn Stor
         ..ExecutionChange::default()
     };
     assert_conflict(store.update_execution(&e.id, &everything, &success).await);
-    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), done);
+    assert_eq!(
+        store.get_execution(&e.id).await.expect("get_execution"),
+        done
+    );
 }
 
 /// `append_log` starts the logs or joins them to earlier logs with `\n`.
@@ -1607,7 +2156,10 @@ pub async fn update_execution_appends_logs_with_newlines(store: Arc<dyn Store>) 
 
     let e = insert(&*store, execution(&t.id, TriggerType::Manual, at(1))).await;
     assert_eq!(e.logs, None);
-    let got = store.update_execution(&e.id, &any, &log("first")).await.expect("update_execution");
+    let got = store
+        .update_execution(&e.id, &any, &log("first"))
+        .await
+        .expect("update_execution");
     assert_eq!(got.logs.as_deref(), Some("first"));
     let got = store
         .update_execution(&e.id, &any, &log("second: ✓ ünïcode"))
@@ -1618,13 +2170,22 @@ pub async fn update_execution_appends_logs_with_newlines(store: Arc<dyn Store>) 
         .update_execution(&e.id, &any, &log("multi\nline"))
         .await
         .expect("update_execution");
-    assert_eq!(got.logs.as_deref(), Some("first\nsecond: ✓ ünïcode\nmulti\nline"));
-    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), got);
+    assert_eq!(
+        got.logs.as_deref(),
+        Some("first\nsecond: ✓ ünïcode\nmulti\nline")
+    );
+    assert_eq!(
+        store.get_execution(&e.id).await.expect("get_execution"),
+        got
+    );
 
     let mut pre = execution(&t.id, TriggerType::Manual, at(2));
     pre.logs = Some("from the start".to_owned());
     let pre = insert(&*store, pre).await;
-    let got = store.update_execution(&pre.id, &any, &log("more")).await.expect("update_execution");
+    let got = store
+        .update_execution(&pre.id, &any, &log("more"))
+        .await
+        .expect("update_execution");
     assert_eq!(got.logs.as_deref(), Some("from the start\nmore"));
 }
 
@@ -1638,10 +2199,18 @@ pub async fn update_execution_not_found_vs_conflict(store: Arc<dyn Store>) {
     };
     let ghost = ExecutionId::generate();
     let guard = ExecutionGuard::status_in(&[ExecutionStatus::Pending]);
-    assert_not_found(store.update_execution(&ghost, &guard, &change).await, "execution", ghost.as_str());
+    assert_not_found(
+        store.update_execution(&ghost, &guard, &change).await,
+        "execution",
+        ghost.as_str(),
+    );
     assert_conflict(
         store
-            .update_execution(&e.id, &ExecutionGuard::status_in(&[ExecutionStatus::Running]), &change)
+            .update_execution(
+                &e.id,
+                &ExecutionGuard::status_in(&[ExecutionStatus::Running]),
+                &change,
+            )
             .await,
     );
 }
@@ -1679,7 +2248,10 @@ pub async fn update_execution_is_exclusive_under_concurrency(store: Arc<dyn Stor
     assert_eq!(won, 1);
     let got = store.get_execution(&e.id).await.expect("get_execution");
     let logs = got.logs.expect("the winner's log line");
-    assert!(logs.starts_with("sent by ") && !logs.contains('\n'), "{logs:?}");
+    assert!(
+        logs.starts_with("sent by ") && !logs.contains('\n'),
+        "{logs:?}"
+    );
 }
 
 /// `task_activity` counts the task's `pending` and `running` executions.
@@ -1692,14 +2264,50 @@ pub async fn task_activity_counts_pending_and_running(store: Arc<dyn Store>) {
     };
     assert_eq!(activity(t.id.clone()).await, TaskActivity::default());
 
-    let p1 = insert(&*store, execution_in(&t.id, at(1), ExecutionStatus::Pending, None)).await;
-    insert(&*store, execution_in(&t.id, at(2), ExecutionStatus::Pending, None)).await;
-    let r1 = insert(&*store, execution_in(&t.id, at(3), ExecutionStatus::Running, None)).await;
-    insert(&*store, execution_in(&t.id, at(4), ExecutionStatus::Success, None)).await;
-    insert(&*store, execution_in(&t.id, at(5), ExecutionStatus::Skipped, None)).await;
-    insert(&*store, execution_in(&other.id, at(6), ExecutionStatus::Running, None)).await;
-    assert_eq!(activity(t.id.clone()).await, TaskActivity { pending: 2, running: 1 });
-    assert_eq!(activity(other.id.clone()).await, TaskActivity { pending: 0, running: 1 });
+    let p1 = insert(
+        &*store,
+        execution_in(&t.id, at(1), ExecutionStatus::Pending, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t.id, at(2), ExecutionStatus::Pending, None),
+    )
+    .await;
+    let r1 = insert(
+        &*store,
+        execution_in(&t.id, at(3), ExecutionStatus::Running, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t.id, at(4), ExecutionStatus::Success, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t.id, at(5), ExecutionStatus::Skipped, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&other.id, at(6), ExecutionStatus::Running, None),
+    )
+    .await;
+    assert_eq!(
+        activity(t.id.clone()).await,
+        TaskActivity {
+            pending: 2,
+            running: 1
+        }
+    );
+    assert_eq!(
+        activity(other.id.clone()).await,
+        TaskActivity {
+            pending: 0,
+            running: 1
+        }
+    );
 
     let to = |s: ExecutionStatus| ExecutionChange {
         status: Some(s),
@@ -1710,7 +2318,13 @@ pub async fn task_activity_counts_pending_and_running(store: Arc<dyn Store>) {
         .update_execution(&p1.id, &any, &to(ExecutionStatus::Running))
         .await
         .expect("update_execution");
-    assert_eq!(activity(t.id.clone()).await, TaskActivity { pending: 1, running: 2 });
+    assert_eq!(
+        activity(t.id.clone()).await,
+        TaskActivity {
+            pending: 1,
+            running: 2
+        }
+    );
     store
         .update_execution(&r1.id, &any, &to(ExecutionStatus::Timeout))
         .await
@@ -1719,7 +2333,13 @@ pub async fn task_activity_counts_pending_and_running(store: Arc<dyn Store>) {
         .update_execution(&p1.id, &any, &to(ExecutionStatus::Pending))
         .await
         .expect("update_execution");
-    assert_eq!(activity(t.id.clone()).await, TaskActivity { pending: 2, running: 0 });
+    assert_eq!(
+        activity(t.id.clone()).await,
+        TaskActivity {
+            pending: 2,
+            running: 0
+        }
+    );
 }
 
 /// `due_executions`: `pending`, not sent, `next_attempt_at` null or `<= now`,
@@ -1740,20 +2360,37 @@ pub async fn due_executions_are_pending_undispatched_and_ripe(store: Arc<dyn Sto
     let mut sent = pending(7, 40, None);
     sent.dispatched_at = Some(at(41));
     insert(&*store, sent).await;
-    insert(&*store, execution_in(&t.id, at(8), ExecutionStatus::Running, None)).await;
-    insert(&*store, execution_in(&t.id, at(9), ExecutionStatus::Success, None)).await;
+    insert(
+        &*store,
+        execution_in(&t.id, at(8), ExecutionStatus::Running, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t.id, at(9), ExecutionStatus::Success, None),
+    )
+    .await;
     let mut failed = execution_in(&t.id, at(10), ExecutionStatus::Failed, None);
     failed.dispatched_at = None;
     insert(&*store, failed).await;
     let d7 = insert(&*store, pending(11, 10, Some(at(50)))).await;
 
-    let due = store.due_executions(now, 100).await.expect("due_executions");
-    assert_eq!(execution_ids(&due), [d1.id.clone(), d7.id.clone(), d2.id.clone()]);
+    let due = store
+        .due_executions(now, 100)
+        .await
+        .expect("due_executions");
+    assert_eq!(
+        execution_ids(&due),
+        [d1.id.clone(), d7.id.clone(), d2.id.clone()]
+    );
     assert_eq!(due[0], d1);
     let two = store.due_executions(now, 2).await.expect("due_executions");
     assert_eq!(execution_ids(&two), [d1.id.clone(), d7.id.clone()]);
 
-    let later = store.due_executions(at_ms(100_001), 100).await.expect("due_executions");
+    let later = store
+        .due_executions(at_ms(100_001), 100)
+        .await
+        .expect("due_executions");
     assert!(later.iter().any(|e| e.id == d3.id));
     assert_eq!(later.len(), 4);
 
@@ -1769,7 +2406,10 @@ pub async fn due_executions_are_pending_undispatched_and_ripe(store: Arc<dyn Sto
         )
         .await
         .expect("update_execution");
-    let due = store.due_executions(now, 100).await.expect("due_executions");
+    let due = store
+        .due_executions(now, 100)
+        .await
+        .expect("due_executions");
     assert_eq!(execution_ids(&due), [d7.id.clone(), d2.id.clone()]);
 }
 
@@ -1784,13 +2424,30 @@ pub async fn unanswered_executions_are_pending_and_dispatched(store: Arc<dyn Sto
         want.insert(insert(&*store, e).await.id);
     }
     insert(&*store, execution(&t.id, TriggerType::Manual, at(10))).await;
-    insert(&*store, execution_in(&t.id, at(11), ExecutionStatus::Running, None)).await;
-    insert(&*store, execution_in(&t.id, at(12), ExecutionStatus::Failed, None)).await;
+    insert(
+        &*store,
+        execution_in(&t.id, at(11), ExecutionStatus::Running, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&t.id, at(12), ExecutionStatus::Failed, None),
+    )
+    .await;
 
-    let got = store.unanswered_executions(100).await.expect("unanswered_executions");
+    let got = store
+        .unanswered_executions(100)
+        .await
+        .expect("unanswered_executions");
     assert_eq!(id_set(&got, |e: &Execution| &e.id), want);
-    assert!(got.iter().all(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_some()));
-    let two = store.unanswered_executions(2).await.expect("unanswered_executions");
+    assert!(
+        got.iter()
+            .all(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_some())
+    );
+    let two = store
+        .unanswered_executions(2)
+        .await
+        .expect("unanswered_executions");
     assert_eq!(two.len(), 2);
     assert!(two.iter().all(|e| want.contains(&e.id)));
 }
@@ -1805,19 +2462,49 @@ pub async fn overdue_executions_are_unfinished_past_their_deadline(store: Arc<dy
         e.timeout_at = deadline;
         e
     };
-    let o2 = insert(&*store, with_deadline(1, ExecutionStatus::Running, Some(now))).await;
-    let o1 = insert(&*store, with_deadline(2, ExecutionStatus::Pending, Some(at(90)))).await;
-    insert(&*store, with_deadline(3, ExecutionStatus::Running, Some(at_ms(100_001)))).await;
-    insert(&*store, with_deadline(4, ExecutionStatus::Success, Some(at(50)))).await;
+    let o2 = insert(
+        &*store,
+        with_deadline(1, ExecutionStatus::Running, Some(now)),
+    )
+    .await;
+    let o1 = insert(
+        &*store,
+        with_deadline(2, ExecutionStatus::Pending, Some(at(90))),
+    )
+    .await;
+    insert(
+        &*store,
+        with_deadline(3, ExecutionStatus::Running, Some(at_ms(100_001))),
+    )
+    .await;
+    insert(
+        &*store,
+        with_deadline(4, ExecutionStatus::Success, Some(at(50))),
+    )
+    .await;
     insert(&*store, with_deadline(5, ExecutionStatus::Running, None)).await;
-    insert(&*store, with_deadline(6, ExecutionStatus::Timeout, Some(at(10)))).await;
-    insert(&*store, with_deadline(7, ExecutionStatus::Cancelled, Some(at(10)))).await;
+    insert(
+        &*store,
+        with_deadline(6, ExecutionStatus::Timeout, Some(at(10))),
+    )
+    .await;
+    insert(
+        &*store,
+        with_deadline(7, ExecutionStatus::Cancelled, Some(at(10))),
+    )
+    .await;
 
-    let got = store.overdue_executions(now, 100).await.expect("overdue_executions");
+    let got = store
+        .overdue_executions(now, 100)
+        .await
+        .expect("overdue_executions");
     assert_eq!(execution_ids(&got), [o1.id.clone(), o2.id.clone()]);
     assert_eq!(got[0], o1);
-    let one = store.overdue_executions(now, 1).await.expect("overdue_executions");
-    assert_eq!(execution_ids(&one), [o1.id.clone()]);
+    let one = store
+        .overdue_executions(now, 1)
+        .await
+        .expect("overdue_executions");
+    assert_eq!(execution_ids(&one), std::slice::from_ref(&o1.id));
 
     store
         .update_execution(
@@ -1843,8 +2530,17 @@ pub async fn overdue_executions_are_unfinished_past_their_deadline(store: Arc<dy
         )
         .await
         .expect("update_execution");
-    assert!(store.overdue_executions(now, 100).await.expect("overdue_executions").is_empty());
-    let got = store.overdue_executions(at(400), 100).await.expect("overdue_executions");
+    assert!(
+        store
+            .overdue_executions(now, 100)
+            .await
+            .expect("overdue_executions")
+            .is_empty()
+    );
+    let got = store
+        .overdue_executions(at(400), 100)
+        .await
+        .expect("overdue_executions");
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].id, o1.id);
 }
@@ -1856,55 +2552,105 @@ pub async fn lb_state_is_a_versioned_compare_and_set(store: Arc<dyn Store>) {
     let u = create_active(&*store, "u", at(0)).await;
     let rr = "round_robin";
     assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), None);
-    assert_conflict(store.put_lb_state(&t.id, rr, Some(1), &json!({"next": 0})).await);
+    assert_conflict(
+        store
+            .put_lb_state(&t.id, rr, Some(1), &json!({"next": 0}))
+            .await,
+    );
     assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), None);
 
     let v1 = json!({"next": 1, "bound": "e-1"});
-    store.put_lb_state(&t.id, rr, None, &v1).await.expect("put_lb_state");
-    let s1 = store.lb_state(&t.id, rr).await.expect("lb_state").expect("written");
+    store
+        .put_lb_state(&t.id, rr, None, &v1)
+        .await
+        .expect("put_lb_state");
+    let s1 = store
+        .lb_state(&t.id, rr)
+        .await
+        .expect("lb_state")
+        .expect("written");
     assert_eq!(s1.value, v1);
 
-    assert_conflict(store.put_lb_state(&t.id, rr, None, &json!({"next": 9})).await);
-    assert_conflict(store.put_lb_state(&t.id, rr, Some(s1.version + 1), &json!({"next": 9})).await);
-    assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), Some(s1.clone()));
+    assert_conflict(
+        store
+            .put_lb_state(&t.id, rr, None, &json!({"next": 9}))
+            .await,
+    );
+    assert_conflict(
+        store
+            .put_lb_state(&t.id, rr, Some(s1.version + 1), &json!({"next": 9}))
+            .await,
+    );
+    assert_eq!(
+        store.lb_state(&t.id, rr).await.expect("lb_state"),
+        Some(s1.clone())
+    );
 
     let v2 = json!({"weights": {"a": 3, "b": -2}, "list": [1, 2, 3]});
     store
         .put_lb_state(&t.id, rr, Some(s1.version), &v2)
         .await
         .expect("put_lb_state");
-    let s2 = store.lb_state(&t.id, rr).await.expect("lb_state").expect("written");
+    let s2 = store
+        .lb_state(&t.id, rr)
+        .await
+        .expect("lb_state")
+        .expect("written");
     assert_eq!(s2.value, v2);
     assert_eq!(s2.version, s1.version + 1);
     // The stale version loses.
     assert_conflict(store.put_lb_state(&t.id, rr, Some(s1.version), &v1).await);
-    assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), Some(s2.clone()));
+    assert_eq!(
+        store.lb_state(&t.id, rr).await.expect("lb_state"),
+        Some(s2.clone())
+    );
 
     // Other strategies and other tasks have their own state.
-    assert_eq!(store.lb_state(&t.id, "sticky").await.expect("lb_state"), None);
+    assert_eq!(
+        store.lb_state(&t.id, "sticky").await.expect("lb_state"),
+        None
+    );
     assert_eq!(store.lb_state(&u.id, rr).await.expect("lb_state"), None);
     store
         .put_lb_state(&t.id, "sticky", None, &json!("e-2"))
         .await
         .expect("put_lb_state");
     assert_eq!(
-        store.lb_state(&t.id, "sticky").await.expect("lb_state").map(|s| s.value),
+        store
+            .lb_state(&t.id, "sticky")
+            .await
+            .expect("lb_state")
+            .map(|s| s.value),
         Some(json!("e-2"))
     );
     assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), Some(s2));
 
     // Racing writers with the same expected version: exactly one wins.
     const CONTENDERS: usize = 16;
-    let current = store.lb_state(&u.id, rr).await.expect("lb_state").map(|s| s.version);
-    store.put_lb_state(&u.id, rr, current, &json!(0)).await.expect("put_lb_state");
-    let base_version = store.lb_state(&u.id, rr).await.expect("lb_state").expect("written").version;
+    let current = store
+        .lb_state(&u.id, rr)
+        .await
+        .expect("lb_state")
+        .map(|s| s.version);
+    store
+        .put_lb_state(&u.id, rr, current, &json!(0))
+        .await
+        .expect("put_lb_state");
+    let base_version = store
+        .lb_state(&u.id, rr)
+        .await
+        .expect("lb_state")
+        .expect("written")
+        .version;
     let barrier = Arc::new(tokio::sync::Barrier::new(CONTENDERS));
     let mut handles = Vec::new();
     for i in 0..CONTENDERS {
         let (store, barrier, id) = (store.clone(), barrier.clone(), u.id.clone());
         handles.push(tokio::spawn(async move {
             barrier.wait().await;
-            store.put_lb_state(&id, rr, Some(base_version), &json!(i)).await
+            store
+                .put_lb_state(&id, rr, Some(base_version), &json!(i))
+                .await
         }));
     }
     let mut won = 0;
@@ -1916,7 +2662,11 @@ pub async fn lb_state_is_a_versioned_compare_and_set(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(won, 1);
-    let s = store.lb_state(&u.id, rr).await.expect("lb_state").expect("written");
+    let s = store
+        .lb_state(&u.id, rr)
+        .await
+        .expect("lb_state")
+        .expect("written");
     assert_eq!(s.version, base_version + 1);
 }
 
@@ -1977,16 +2727,35 @@ pub async fn execution_counts_add_up(store: Arc<dyn Store>) {
     };
     insert(&*store, finished(0, ExecutionStatus::Success, Some(1_000))).await;
     insert(&*store, finished(10, ExecutionStatus::Success, Some(2_000))).await;
-    insert(&*store, finished(100, ExecutionStatus::Success, Some(3_500))).await;
+    insert(
+        &*store,
+        finished(100, ExecutionStatus::Success, Some(3_500)),
+    )
+    .await;
     insert(&*store, finished(20, ExecutionStatus::Failed, Some(500))).await;
-    insert(&*store, finished(30, ExecutionStatus::Timeout, Some(10_001))).await;
+    insert(
+        &*store,
+        finished(30, ExecutionStatus::Timeout, Some(10_001)),
+    )
+    .await;
     insert(&*store, finished(40, ExecutionStatus::Cancelled, None)).await;
     // Outside the window, or another task's.
     insert(&*store, finished(-1, ExecutionStatus::Success, Some(1))).await;
-    insert(&*store, execution_in(&t.id, at_ms(100_001), ExecutionStatus::Failed, None)).await;
-    insert(&*store, execution_in(&other.id, at(50), ExecutionStatus::Success, None)).await;
+    insert(
+        &*store,
+        execution_in(&t.id, at_ms(100_001), ExecutionStatus::Failed, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&other.id, at(50), ExecutionStatus::Success, None),
+    )
+    .await;
 
-    let c = store.execution_counts(&t.id, from, to).await.expect("execution_counts");
+    let c = store
+        .execution_counts(&t.id, from, to)
+        .await
+        .expect("execution_counts");
     assert_eq!(
         c,
         StatusCounts {
@@ -2006,9 +2775,19 @@ pub async fn execution_counts_add_up(store: Arc<dyn Store>) {
     let mut running = execution_in(&t.id, at(60), ExecutionStatus::Running, None);
     running.end_time = None;
     insert(&*store, running).await;
-    insert(&*store, execution_in(&t.id, at(70), ExecutionStatus::Pending, None)).await;
-    let c = store.execution_counts(&t.id, from, to).await.expect("execution_counts");
-    assert_eq!((c.total, c.skipped, c.duration_count, c.duration_ms_sum), (9, 1, 5, 17_001));
+    insert(
+        &*store,
+        execution_in(&t.id, at(70), ExecutionStatus::Pending, None),
+    )
+    .await;
+    let c = store
+        .execution_counts(&t.id, from, to)
+        .await
+        .expect("execution_counts");
+    assert_eq!(
+        (c.total, c.skipped, c.duration_count, c.duration_ms_sum),
+        (9, 1, 5, 17_001)
+    );
 
     let narrow = store
         .execution_counts(&t.id, at(10), at(20))
@@ -2049,11 +2828,20 @@ pub async fn daily_counts_split_by_utc_date(store: Arc<dyn Store>) {
     put(utc(2026, 3, 2, 13, 0, 0), ExecutionStatus::Pending).await;
     put(utc(2026, 3, 2, 14, 0, 0), ExecutionStatus::Cancelled).await;
     put(utc(2026, 3, 4, 9, 30, 0), ExecutionStatus::Success).await;
-    put(utc(2026, 3, 4, 23, 59, 59) + Duration::milliseconds(999), ExecutionStatus::Failed).await;
+    put(
+        utc(2026, 3, 4, 23, 59, 59) + Duration::milliseconds(999),
+        ExecutionStatus::Failed,
+    )
+    .await;
     put(utc(2026, 3, 5, 0, 0, 0), ExecutionStatus::Success).await;
     insert(
         &*store,
-        execution_in(&other.id, utc(2026, 3, 3, 12, 0, 0), ExecutionStatus::Success, None),
+        execution_in(
+            &other.id,
+            utc(2026, 3, 3, 12, 0, 0),
+            ExecutionStatus::Success,
+            None,
+        ),
     )
     .await;
 
@@ -2067,7 +2855,10 @@ pub async fn daily_counts_split_by_utc_date(store: Arc<dyn Store>) {
     let from = utc(2026, 3, 1, 0, 0, 0);
     let to = utc(2026, 3, 4, 23, 59, 59) + Duration::milliseconds(999);
     assert_eq!(
-        store.daily_counts(&t.id, from, to).await.expect("daily_counts"),
+        store
+            .daily_counts(&t.id, from, to)
+            .await
+            .expect("daily_counts"),
         vec![day(1, 1, 1, 0, 0), day(2, 4, 0, 1, 1), day(4, 2, 1, 1, 0)]
     );
     // Both ends inclusive, at millisecond precision.
@@ -2080,7 +2871,11 @@ pub async fn daily_counts_split_by_utc_date(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .daily_counts(&t.id, utc(2026, 3, 2, 0, 0, 0) + Duration::milliseconds(1), utc(2026, 3, 3, 0, 0, 0))
+            .daily_counts(
+                &t.id,
+                utc(2026, 3, 2, 0, 0, 0) + Duration::milliseconds(1),
+                utc(2026, 3, 3, 0, 0, 0)
+            )
             .await
             .expect("daily_counts"),
         vec![day(2, 3, 0, 0, 1)]
@@ -2097,14 +2892,15 @@ pub async fn daily_counts_split_by_utc_date(store: Arc<dyn Store>) {
 /// `system_counts` counts executors by status and health, tasks by status
 /// (deleted left out) and pending/running executions.
 pub async fn system_counts_reflect_the_store(store: Arc<dyn Store>) {
-    assert_eq!(store.system_counts().await.expect("system_counts"), SystemCounts::default());
+    assert_eq!(
+        store.system_counts().await.expect("system_counts"),
+        SystemCounts::default()
+    );
 
-    let e: Vec<Executor> = futures::future::join_all(
-        (0..5).map(|i| {
-            let store = store.clone();
-            async move { register_new(&*store, "svc", &format!("e{i}"), at(i)).await }
-        }),
-    )
+    let e: Vec<Executor> = futures::future::join_all((0..5).map(|i| {
+        let store = store.clone();
+        async move { register_new(&*store, "svc", &format!("e{i}"), at(i)).await }
+    }))
     .await;
     store
         .set_executor_status(&e[0].id, ExecutorStatus::Offline, at(10))
@@ -2123,13 +2919,29 @@ pub async fn system_counts_reflect_the_store(store: Arc<dyn Store>) {
     let d = create_active(&*store, "d", at(0)).await;
     store.delete_task(&d.id, at(1)).await.expect("delete_task");
 
-    insert(&*store, execution_in(&a.id, at(20), ExecutionStatus::Pending, None)).await;
+    insert(
+        &*store,
+        execution_in(&a.id, at(20), ExecutionStatus::Pending, None),
+    )
+    .await;
     let mut sent = execution_in(&a.id, at(21), ExecutionStatus::Pending, None);
     sent.dispatched_at = Some(at(22));
     insert(&*store, sent).await;
-    insert(&*store, execution_in(&a.id, at(23), ExecutionStatus::Running, None)).await;
-    insert(&*store, execution_in(&a.id, at(24), ExecutionStatus::Success, None)).await;
-    insert(&*store, execution_in(&d.id, at(25), ExecutionStatus::Failed, None)).await;
+    insert(
+        &*store,
+        execution_in(&a.id, at(23), ExecutionStatus::Running, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&a.id, at(24), ExecutionStatus::Success, None),
+    )
+    .await;
+    insert(
+        &*store,
+        execution_in(&d.id, at(25), ExecutionStatus::Failed, None),
+    )
+    .await;
 
     assert_eq!(
         store.system_counts().await.expect("system_counts"),
@@ -2151,7 +2963,13 @@ pub async fn system_counts_reflect_the_store(store: Arc<dyn Store>) {
 /// Instance rows are upserted by `instance_id`, listed by `instance_id`, and
 /// removed (removing an unknown one is no error).
 pub async fn scheduler_instances_upsert_list_remove(store: Arc<dyn Store>) {
-    assert!(store.list_instances().await.expect("list_instances").is_empty());
+    assert!(
+        store
+            .list_instances()
+            .await
+            .expect("list_instances")
+            .is_empty()
+    );
     let b = SchedulerInstance {
         instance_id: "node-b".to_owned(),
         hostname: "host-b".to_owned(),
@@ -2168,16 +2986,34 @@ pub async fn scheduler_instances_upsert_list_remove(store: Arc<dyn Store>) {
     };
     store.upsert_instance(&b).await.expect("upsert_instance");
     store.upsert_instance(&a).await.expect("upsert_instance");
-    assert_eq!(store.list_instances().await.expect("list_instances"), vec![a.clone(), b.clone()]);
+    assert_eq!(
+        store.list_instances().await.expect("list_instances"),
+        vec![a.clone(), b.clone()]
+    );
 
     a.is_leader = true;
     a.last_heartbeat = at_ms(30_030);
     a.hostname = "host-a2".to_owned();
     store.upsert_instance(&a).await.expect("upsert_instance");
-    assert_eq!(store.list_instances().await.expect("list_instances"), vec![a.clone(), b.clone()]);
+    assert_eq!(
+        store.list_instances().await.expect("list_instances"),
+        vec![a.clone(), b.clone()]
+    );
 
-    store.remove_instance("node-a").await.expect("remove_instance");
-    assert_eq!(store.list_instances().await.expect("list_instances"), vec![b]);
-    store.remove_instance("node-a").await.expect("removing twice is no error");
-    store.remove_instance("never").await.expect("an unknown instance is no error");
+    store
+        .remove_instance("node-a")
+        .await
+        .expect("remove_instance");
+    assert_eq!(
+        store.list_instances().await.expect("list_instances"),
+        vec![b]
+    );
+    store
+        .remove_instance("node-a")
+        .await
+        .expect("removing twice is no error");
+    store
+        .remove_instance("never")
+        .await
+        .expect("an unknown instance is no error");
 }
