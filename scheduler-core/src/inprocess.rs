@@ -122,6 +122,9 @@ impl Dispatcher for InProcessDispatcher {
                 _ = cancel.cancelled() => None,
             };
             running.lock().unwrap_or_else(|p| p.into_inner()).remove(&request.execution_id);
+            // Handlers that started at the same instant run first; the
+            // bookkeeping of this one waits its turn.
+            tokio::task::yield_now().await;
             let report = match outcome {
                 // Stopped or timed out: the engine already recorded why.
                 None => return,

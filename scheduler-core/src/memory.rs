@@ -10,7 +10,8 @@ use crate::domain::*;
 use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 /// An in-memory [`Store`]; nothing survives the process.
@@ -115,8 +116,6 @@ impl State {
     /// Adds (`sign = 1`) or removes (`sign = -1`) an execution's entries in the
     /// indexes that depend on mutable fields.
     fn index_mutable(&mut self, e: &Execution, add: bool) {
-        let key = (e.scheduled_time, e.id.clone());
-        let _ = key;
         if let Some(x) = &e.executor_id {
             let set = self.by_executor.entry(x.clone()).or_default();
             if add {
@@ -460,7 +459,7 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
-    async fn running_counts(&self, executors: &[ExecutorId]) -> StoreResult<HashMap<ExecutorId, u64>> {
+    async fn running_counts(&self, executors: &[ExecutorId]) -> StoreResult<std::collections::HashMap<ExecutorId, u64>> {
         let s = self.lock();
         Ok(executors
             .iter()
@@ -545,24 +544,25 @@ impl Store for MemoryStore {
         change: &ExecutionChange,
     ) -> StoreResult<Execution> {
         let mut s = self.lock();
-        let current = s
-            .executions
-            .get(id)
-            .ok_or_else(|| StoreError::execution_not_found(id))?;
-        if !guard.matches(current) {
-            return Err(StoreError::Conflict(format!(
+        let state = &mut *s;
+        let Some(mut current) = state.executions.remove(id) else {
+            return Err(StoreError::execution_not_found(id));
+        };
+        if !guard.matches(&current) {
+            let err = StoreError::Conflict(format!(
                 "execution {id} is {} (attempt {})",
                 current.status.as_str(),
                 current.retry_count
-            )));
+            ));
+            state.executions.insert(id.clone(), current);
+            return Err(err);
         }
-        let mut next = current.clone();
-        let before = current.clone();
-        change.apply_to(&mut next);
-        s.index_mutable(&before, false);
-        s.index_mutable(&next, true);
-        s.executions.insert(id.clone(), next.clone());
-        Ok(next)
+        state.index_mutable(&current, false);
+        change.apply_to(&mut current);
+        state.index_mutable(&current, true);
+        let out = current.clone();
+        state.executions.insert(id.clone(), current);
+        Ok(out)
     }
 
     async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity> {

@@ -359,10 +359,10 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- executions --------------------------------------------------------
 
-    /// Claims a scheduled fire: inserts `execution` (trigger `schedule`) unless an
-    /// execution of the same task with trigger `schedule` and the same
-    /// `scheduled_time` exists, in which case it fails with `AlreadyFired` and
-    /// writes nothing. In the same step sets the task's `next_run_time` to
+    /// Claims a scheduled fire: inserts `execution` (trigger `schedule`) unless
+    /// a fire of the same task with the same `scheduled_time` was claimed
+    /// before, in which case it fails with `AlreadyFired` and writes nothing.
+    /// Scheduled executions are only ever written through this method. In the same step sets the task's `next_run_time` to
     /// `next_run_time` if the task is still active. This is what makes a fire
     /// happen once across scheduler instances.
     async fn claim_fire(&self, execution: &Execution, next_run_time: Option<DateTime<Utc>>) -> StoreResult<Execution>;
@@ -392,8 +392,9 @@ pub trait Store: Send + Sync + 'static {
     /// Pending and running executions of one task.
     async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity>;
 
-    /// `pending` executions whose attempt has not been sent and whose
-    /// `next_attempt_at` is null or `<= now`, oldest first, at most `limit`.
+    /// `pending` executions whose attempt has not been sent and that are due:
+    /// `next_attempt_at <= now`, or, when `next_attempt_at` is null,
+    /// `created_at <= now`; ordered by that due time, at most `limit`.
     async fn due_executions(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Execution>>;
 
     /// `pending` executions whose attempt was sent (`dispatched_at` set) with

@@ -13,7 +13,8 @@ macro_rules! id_type {
         impl $name {
             /// A fresh, time-ordered id (UUID v7).
             pub fn generate() -> Self {
-                Self(uuid::Uuid::now_v7().to_string())
+                let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                Self(uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf).to_owned())
             }
 
             /// Wraps an existing id as read from a store or a request.

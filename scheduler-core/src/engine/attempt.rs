@@ -21,6 +21,7 @@ use crate::domain::*;
 use crate::mode::{FireDecision, ModeContext};
 use crate::store::StoreError;
 use chrono::{DateTime, Duration, Utc};
+use futures::FutureExt;
 use std::sync::Arc;
 
 use ExecutionStatus::{Cancelled, Failed, Pending, Running, Skipped, Success, Timeout};
@@ -37,8 +38,7 @@ fn chrono_of(d: std::time::Duration) -> Duration {
 }
 
 fn new_token() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -83,9 +83,25 @@ impl Inner {
             return;
         }
         let prepared = self.drop_changed(prepared, prepared_at).await;
+        // Send every attempt first, then record the answers: the instant
+        // costs only the sends. A send that cannot answer at once (an HTTP
+        // executor) continues in its own task.
+        let mut answered = Vec::with_capacity(prepared.len());
         for a in prepared {
-            let me = self.clone();
-            self.spawn(async move { me.run_attempt(a).await });
+            let mut send = self.clone().send(a);
+            match (&mut send).now_or_never() {
+                Some(done) => answered.push(done),
+                None => {
+                    let me = self.clone();
+                    self.spawn(async move {
+                        let (a, outcome) = send.await;
+                        me.settle(a, outcome).await;
+                    });
+                }
+            }
+        }
+        for (a, outcome) in answered {
+            self.settle(a, outcome).await;
         }
         for plan in deferred {
             let me = self.clone();
@@ -355,36 +371,54 @@ impl Inner {
 
     /// Sends a recorded attempt and applies the answer.
     async fn run_attempt(self: Arc<Self>, a: Attempt) {
-        let Attempt {
-            execution: exec,
-            task,
-            executor,
-        } = a;
-        let request = DispatchRequest {
-            execution_id: exec.id.clone(),
-            task: task.clone(),
-            parameters: exec.parameters.clone(),
-            scheduled_time: exec.scheduled_time,
-            timeout_seconds: task.timeout_seconds,
-            retry_count: exec.retry_count,
-            callback_token: exec.callback_token.clone().unwrap_or_default(),
-            reporter: self.reporter(),
-        };
-        let outcome = {
+        let (a, outcome) = self.clone().send(a).await;
+        self.settle(a, outcome).await;
+    }
+
+    /// Sends a recorded attempt, bounded by `dispatch_timeout`.
+    fn send(self: Arc<Self>, a: Attempt) -> futures::future::BoxFuture<'static, (Attempt, DispatchOutcome)> {
+        Box::pin(async move {
+            let exec = &a.execution;
+            let request = DispatchRequest {
+                execution_id: exec.id.clone(),
+                task: a.task.clone(),
+                parameters: exec.parameters.clone(),
+                scheduled_time: exec.scheduled_time,
+                timeout_seconds: a.task.timeout_seconds,
+                retry_count: exec.retry_count,
+                callback_token: exec.callback_token.clone().unwrap_or_default(),
+                reporter: self.reporter.clone(),
+            };
             let _permit = self.permits.acquire().await;
             if exec.retry_count == 0 {
                 let lag = (self.now() - exec.scheduled_time).num_microseconds().unwrap_or(0);
                 metrics::fire_lag(lag.max(0) as f64 / 1e6);
             }
-            match tokio::time::timeout(self.config.dispatch_timeout, self.dispatcher.dispatch(&executor, request)).await
-            {
-                Ok(o) => o,
-                Err(_) => DispatchOutcome::Refused(format!(
-                    "no answer within dispatch_timeout ({:?})",
-                    self.config.dispatch_timeout
-                )),
-            }
-        };
+            let outcome = {
+                let mut dispatch = self.dispatcher.dispatch(&a.executor, request);
+                // Most in-process dispatches answer on the first poll: no timer for them.
+                match futures::poll!(&mut dispatch) {
+                std::task::Poll::Ready(o) => o,
+                std::task::Poll::Pending => match tokio::time::timeout(self.config.dispatch_timeout, dispatch).await {
+                    Ok(o) => o,
+                    Err(_) => DispatchOutcome::Refused(format!(
+                        "no answer within dispatch_timeout ({:?})",
+                        self.config.dispatch_timeout
+                    )),
+                    },
+                }
+            };
+            (a, outcome)
+        })
+    }
+
+    /// Records the answer to a sent attempt.
+    async fn settle(&self, a: Attempt, outcome: DispatchOutcome) {
+        let Attempt {
+            execution: exec,
+            task,
+            executor,
+        } = a;
         match outcome {
             DispatchOutcome::Accepted => {
                 metrics::dispatch("accepted");

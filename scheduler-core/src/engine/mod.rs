@@ -180,6 +180,8 @@ pub(crate) struct Inner {
     pub(crate) permits: Semaphore,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
+    /// Hands in-process reports back to this engine.
+    pub(crate) reporter: Reporter,
     started: AtomicBool,
     me: Weak<Inner>,
 }
@@ -193,9 +195,6 @@ impl Inner {
         self.leadership.is_leader() && !self.shutdown.is_cancelled()
     }
 
-    pub(crate) fn reporter(&self) -> Reporter {
-        Reporter::new(Arc::new(EngineSink(self.me.clone())))
-    }
 
     /// Spawns engine work that shutdown waits for.
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, f: F) {
@@ -329,6 +328,7 @@ impl SchedulerBuilder {
             timer_rx: Mutex::new(Some(timer_rx)),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            reporter: Reporter::new(Arc::new(EngineSink(me.clone()))),
             started: AtomicBool::new(false),
             me: me.clone(),
         });

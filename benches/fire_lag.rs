@@ -1,0 +1,165 @@
+//! Run with: cargo bench -p scheduler-benches --bench fire_lag
+//!
+//! N jobs that fire every second, handlers that return at once, for
+//! FIRE_LAG_SECS seconds (default 20) per configuration. Fire lag is the time
+//! a handler starts minus its scheduled instant. Prints one line per
+//! implementation and N:
+//!
+//! `fire_lag impl=<name> n=<N> p50_ms=<x> p99_ms=<y> max_ms=<z> expected=<e> seen=<s> cpu_s=<c>`
+//!
+//! `impl=scheduler` is this project's in-memory engine with in-process
+//! handlers; `impl=sleep_until` is the baseline of one tokio task per job
+//! sleeping until each whole second. Set FIRE_LAG_N=1000,10000 to choose N.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use scheduler_benches::{cpu_time, fire_lag_line};
+use scheduler_core::{NewTask, Scheduler, SchedulerConfig};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Window {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl Window {
+    /// Starts at the second after next (time to settle), lasts `secs` seconds.
+    fn after_setup(secs: i64) -> Self {
+        let now = Utc::now();
+        let from = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now) + TimeDelta::seconds(2);
+        Self {
+            from,
+            to: from + TimeDelta::seconds(secs - 1),
+        }
+    }
+
+    fn contains(&self, t: DateTime<Utc>) -> bool {
+        t >= self.from && t <= self.to
+    }
+
+    fn instants(&self) -> u64 {
+        (self.to - self.from).num_seconds() as u64 + 1
+    }
+
+    async fn wait_start(&self) {
+        sleep_until(self.from - TimeDelta::milliseconds(5)).await;
+    }
+
+    async fn wait_end(&self) {
+        sleep_until(self.to + TimeDelta::milliseconds(900)).await;
+    }
+}
+
+async fn sleep_until(t: DateTime<Utc>) {
+    if let Ok(d) = (t - Utc::now()).to_std() {
+        tokio::time::sleep(d).await;
+    }
+}
+
+type Samples = Arc<Mutex<Vec<(DateTime<Utc>, f64)>>>;
+
+fn lag_ms(scheduled: DateTime<Utc>) -> f64 {
+    (Utc::now() - scheduled).num_microseconds().unwrap_or(0) as f64 / 1000.0
+}
+
+async fn run_scheduler(n: usize, secs: i64) -> String {
+    let samples: Samples = Arc::new(Mutex::new(Vec::with_capacity(n * (secs as usize + 3))));
+    let s2 = samples.clone();
+    let mut builder = Scheduler::builder().config(SchedulerConfig {
+        max_workers: 64,
+        ..SchedulerConfig::default()
+    });
+    for i in 0..n {
+        let s = s2.clone();
+        builder = builder.handler(format!("job-{i}"), move |ctx| {
+            let lag = lag_ms(ctx.scheduled_time);
+            s.lock().unwrap_or_else(|p| p.into_inner()).push((ctx.scheduled_time, lag));
+            async { Ok::<_, String>(serde_json::Value::Null) }
+        });
+    }
+    let scheduler = builder.build();
+    scheduler.start().await.expect("start");
+    for i in 0..n {
+        scheduler
+            .add_task(NewTask::new(format!("job-{i}"), "* * * * * *").max_retry(0))
+            .await
+            .expect("add task");
+    }
+    let window = Window::after_setup(secs);
+    window.wait_start().await;
+    let cpu0 = cpu_time();
+    window.wait_end().await;
+    let cpu = cpu_time() - cpu0;
+    scheduler.shutdown().await;
+    let lags: Vec<f64> = samples
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(t, _)| window.contains(*t))
+        .map(|(_, l)| *l)
+        .collect();
+    fire_lag_line("scheduler", n, lags, window.instants() * n as u64, cpu)
+}
+
+async fn run_sleep_until(n: usize, secs: i64) -> String {
+    let samples: Samples = Arc::new(Mutex::new(Vec::with_capacity(n * (secs as usize + 3))));
+    let window = Window::after_setup(secs);
+    let mut handles = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = samples.clone();
+        let end = window.to;
+        handles.push(tokio::spawn(async move {
+            loop {
+                let now = Utc::now();
+                let next = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now) + TimeDelta::seconds(1);
+                if next > end {
+                    return;
+                }
+                sleep_until(next).await;
+                let lag = lag_ms(next);
+                s.lock().unwrap_or_else(|p| p.into_inner()).push((next, lag));
+            }
+        }));
+    }
+    window.wait_start().await;
+    let cpu0 = cpu_time();
+    window.wait_end().await;
+    let cpu = cpu_time() - cpu0;
+    for h in handles {
+        h.abort();
+    }
+    let lags: Vec<f64> = samples
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(t, _)| window.contains(*t))
+        .map(|(_, l)| *l)
+        .collect();
+    fire_lag_line("sleep_until", n, lags, window.instants() * n as u64, cpu)
+}
+
+fn main() {
+    let secs: i64 = std::env::var("FIRE_LAG_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let ns: Vec<usize> = std::env::var("FIRE_LAG_N")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000]);
+    // `cargo bench` passes --bench; nothing else is accepted.
+    for n in ns {
+        for which in ["sleep_until", "scheduler"] {
+            // A fresh runtime per run, so one run's leftovers cannot slow the next.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let line = rt.block_on(async {
+                match which {
+                    "scheduler" => run_scheduler(n, secs).await,
+                    _ => run_sleep_until(n, secs).await,
+                }
+            });
+            println!("{line}");
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}

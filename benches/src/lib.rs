@@ -1,0 +1,56 @@
+//! Shared measurement helpers for the benchmarks in this folder.
+
+use std::time::Duration;
+
+/// Process CPU time (user + system) so far, from `/proc/self/stat`.
+pub fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which may contain spaces) start after ')'.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the full line, 12 and 13 here.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Resident set size in MiB, from `/proc/self/status`.
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Percentile (0..=100) of sorted samples, nearest rank.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// One line of the fire-lag report.
+pub fn fire_lag_line(name: &str, n: usize, mut lags_ms: Vec<f64>, expected: u64, cpu: Duration) -> String {
+    lags_ms.sort_by(f64::total_cmp);
+    format!(
+        "fire_lag impl={name} n={n} p50_ms={:.3} p99_ms={:.3} max_ms={:.3} expected={expected} seen={} cpu_s={:.2}",
+        percentile(&lags_ms, 50.0),
+        percentile(&lags_ms, 99.0),
+        lags_ms.last().copied().unwrap_or(f64::NAN),
+        lags_ms.len(),
+        cpu.as_secs_f64()
+    )
+}
