@@ -73,7 +73,9 @@ async fn run_scheduler(n: usize, secs: i64) -> String {
         let s = s2.clone();
         builder = builder.handler(format!("job-{i}"), move |ctx| {
             let lag = lag_ms(ctx.scheduled_time);
-            s.lock().unwrap_or_else(|p| p.into_inner()).push((ctx.scheduled_time, lag));
+            s.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((ctx.scheduled_time, lag));
             async { Ok::<_, String>(serde_json::Value::Null) }
         });
     }
@@ -139,7 +141,10 @@ async fn run_sleep_until(n: usize, secs: i64) -> String {
 }
 
 fn main() {
-    let secs: i64 = std::env::var("FIRE_LAG_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let secs: i64 = std::env::var("FIRE_LAG_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     let ns: Vec<usize> = std::env::var("FIRE_LAG_N")
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())

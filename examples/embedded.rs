@@ -18,19 +18,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let scheduler = Scheduler::builder()
         .handler("tick", |ctx| async move {
-            println!("tick     scheduled {} attempt {}", ctx.scheduled_time.format("%H:%M:%S"), ctx.retry_count);
+            println!(
+                "tick     scheduled {} attempt {}",
+                ctx.scheduled_time.format("%H:%M:%S"),
+                ctx.retry_count
+            );
             Ok::<_, String>(json!({ "ok": true }))
         })
         .handler("flaky", |ctx| async move {
             let n = FLAKY_CALLS.fetch_add(1, Ordering::SeqCst);
-            println!("flaky    scheduled {} attempt {}", ctx.scheduled_time.format("%H:%M:%S"), ctx.retry_count);
-            if n % 3 == 2 { Ok(json!({ "calls": n + 1 })) } else { Err(format!("transient failure #{}", n + 1)) }
+            println!(
+                "flaky    scheduled {} attempt {}",
+                ctx.scheduled_time.format("%H:%M:%S"),
+                ctx.retry_count
+            );
+            if n % 3 == 2 {
+                Ok(json!({ "calls": n + 1 }))
+            } else {
+                Err(format!("transient failure #{}", n + 1))
+            }
         })
         .build();
     scheduler.start().await?;
 
     let tick = scheduler.add_task(NewTask::new("tick", "*/2 * * * * *")).await?;
-    let flaky = scheduler.add_task(NewTask::new("flaky", "*/5 * * * * *").max_retry(3)).await?;
+    let flaky = scheduler
+        .add_task(NewTask::new("flaky", "*/5 * * * * *").max_retry(3))
+        .await?;
     println!("tasks created; next tick at {:?}", tick.next_run_time);
 
     tokio::select! {

@@ -121,7 +121,10 @@ impl Dispatcher for InProcessDispatcher {
                 r = AssertUnwindSafe((handler.0)(ctx)).catch_unwind() => Some(r),
                 _ = cancel.cancelled() => None,
             };
-            running.lock().unwrap_or_else(|p| p.into_inner()).remove(&request.execution_id);
+            running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&request.execution_id);
             // Handlers that started at the same instant run first; the
             // bookkeeping of this one waits its turn.
             tokio::task::yield_now().await;

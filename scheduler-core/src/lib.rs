@@ -12,9 +12,9 @@ mod store;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
-pub use clock::{Clock, SystemClock};
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use domain::*;
 pub use memory::MemoryStore;
 pub use schedule::Schedule;

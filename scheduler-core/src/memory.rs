@@ -344,7 +344,10 @@ impl Store for MemoryStore {
 
     async fn get_executor(&self, id: &ExecutorId) -> StoreResult<Executor> {
         let s = self.lock();
-        s.executors.get(id).cloned().ok_or_else(|| StoreError::executor_not_found(id))
+        s.executors
+            .get(id)
+            .cloned()
+            .ok_or_else(|| StoreError::executor_not_found(id))
     }
 
     async fn list_executors(&self, filter: &ExecutorFilter, page: Page) -> StoreResult<Paged<Executor>> {
@@ -387,7 +390,10 @@ impl Store for MemoryStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Executor> {
         let mut s = self.lock();
-        let e = s.executors.get_mut(id).ok_or_else(|| StoreError::executor_not_found(id))?;
+        let e = s
+            .executors
+            .get_mut(id)
+            .ok_or_else(|| StoreError::executor_not_found(id))?;
         e.status = status;
         e.updated_at = at;
         Ok(e.clone())
@@ -401,14 +407,20 @@ impl Store for MemoryStore {
         thresholds: HealthThresholds,
     ) -> StoreResult<Executor> {
         let mut s = self.lock();
-        let e = s.executors.get_mut(id).ok_or_else(|| StoreError::executor_not_found(id))?;
+        let e = s
+            .executors
+            .get_mut(id)
+            .ok_or_else(|| StoreError::executor_not_found(id))?;
         thresholds.apply(e, ok, at);
         Ok(e.clone())
     }
 
     async fn delete_executor(&self, id: &ExecutorId) -> StoreResult<()> {
         let mut s = self.lock();
-        let e = s.executors.remove(id).ok_or_else(|| StoreError::executor_not_found(id))?;
+        let e = s
+            .executors
+            .remove(id)
+            .ok_or_else(|| StoreError::executor_not_found(id))?;
         s.instance_ids.remove(&e.instance_id);
         for list in s.assignments.values_mut() {
             list.retain(|a| &a.executor_id != id);
@@ -459,7 +471,10 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
-    async fn running_counts(&self, executors: &[ExecutorId]) -> StoreResult<std::collections::HashMap<ExecutorId, u64>> {
+    async fn running_counts(
+        &self,
+        executors: &[ExecutorId],
+    ) -> StoreResult<std::collections::HashMap<ExecutorId, u64>> {
         let s = self.lock();
         Ok(executors
             .iter()
@@ -502,7 +517,10 @@ impl Store for MemoryStore {
         let s = self.lock();
         let keep = |e: &Execution| {
             filter.task_id.as_ref().is_none_or(|t| &e.task_id == t)
-                && filter.executor_id.as_ref().is_none_or(|x| e.executor_id.as_ref() == Some(x))
+                && filter
+                    .executor_id
+                    .as_ref()
+                    .is_none_or(|x| e.executor_id.as_ref() == Some(x))
                 && filter.status.is_none_or(|st| e.status == st)
                 && filter.from.is_none_or(|f| e.scheduled_time >= f)
                 && filter.to.is_none_or(|t| e.scheduled_time <= t)
@@ -523,7 +541,12 @@ impl Store for MemoryStore {
         let index = match &filter.task_id {
             Some(t) => match s.by_task.get(t) {
                 Some(ix) => ix,
-                None => return Ok(Paged { items: vec![], total: 0 }),
+                None => {
+                    return Ok(Paged {
+                        items: vec![],
+                        total: 0,
+                    });
+                }
             },
             None => &s.by_time,
         };

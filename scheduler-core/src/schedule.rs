@@ -136,7 +136,7 @@ mod tests {
     }
 
     fn field(r: Result<Schedule, ValidationError>) -> String {
-        r.err().expect("expected an error").field
+        r.expect_err("expected an error").field
     }
 
     #[test]
@@ -180,9 +180,15 @@ mod tests {
     fn evaluated_in_the_task_time_zone() {
         let s = Schedule::new("0 0 9 * * *", "America/New_York").unwrap();
         // 09:00 EST is 14:00 UTC in January.
-        assert_eq!(s.next_after(utc(2026, 1, 10, 0, 0, 0)), Some(utc(2026, 1, 10, 14, 0, 0)));
+        assert_eq!(
+            s.next_after(utc(2026, 1, 10, 0, 0, 0)),
+            Some(utc(2026, 1, 10, 14, 0, 0))
+        );
         // 09:00 EDT is 13:00 UTC in July.
-        assert_eq!(s.next_after(utc(2026, 7, 10, 0, 0, 0)), Some(utc(2026, 7, 10, 13, 0, 0)));
+        assert_eq!(
+            s.next_after(utc(2026, 7, 10, 0, 0, 0)),
+            Some(utc(2026, 7, 10, 13, 0, 0))
+        );
     }
 
     #[test]
@@ -190,14 +196,27 @@ mod tests {
         // 2026-03-29: 02:00 CET jumps to 03:00 CEST, i.e. at 01:00 UTC.
         let fixed = Schedule::new("0 30 2 * * *", "Europe/Berlin").unwrap();
         // 02:30 does not exist that day: the job runs at the first valid time after the gap.
-        assert_eq!(fixed.next_after(utc(2026, 3, 28, 23, 0, 0)), Some(utc(2026, 3, 29, 1, 0, 0)));
+        assert_eq!(
+            fixed.next_after(utc(2026, 3, 28, 23, 0, 0)),
+            Some(utc(2026, 3, 29, 1, 0, 0))
+        );
         // And the day after at 02:30 CEST = 00:30 UTC.
-        assert_eq!(fixed.next_after(utc(2026, 3, 29, 1, 0, 0)), Some(utc(2026, 3, 30, 0, 30, 0)));
+        assert_eq!(
+            fixed.next_after(utc(2026, 3, 29, 1, 0, 0)),
+            Some(utc(2026, 3, 30, 0, 30, 0))
+        );
 
         let every_half_hour = Schedule::new("0 */30 * * * *", "Europe/Berlin").unwrap();
         let got = every_half_hour.upcoming(utc(2026, 3, 29, 0, 0, 0), 3);
         // 01:30 CET (00:30 UTC), then 03:00 CEST (01:00 UTC), 03:30 CEST (01:30 UTC): 02:xx is skipped.
-        assert_eq!(got, vec![utc(2026, 3, 29, 0, 30, 0), utc(2026, 3, 29, 1, 0, 0), utc(2026, 3, 29, 1, 30, 0)]);
+        assert_eq!(
+            got,
+            vec![
+                utc(2026, 3, 29, 0, 30, 0),
+                utc(2026, 3, 29, 1, 0, 0),
+                utc(2026, 3, 29, 1, 30, 0)
+            ]
+        );
     }
 
     #[test]
@@ -248,15 +267,24 @@ mod tests {
     fn february_29_fires_only_in_leap_years() {
         let s = Schedule::new("0 0 12 29 2 *", "UTC").unwrap();
         assert_eq!(s.next_after(utc(2026, 3, 1, 0, 0, 0)), Some(utc(2028, 2, 29, 12, 0, 0)));
-        assert_eq!(s.next_after(utc(2028, 2, 29, 12, 0, 0)), Some(utc(2032, 2, 29, 12, 0, 0)));
+        assert_eq!(
+            s.next_after(utc(2028, 2, 29, 12, 0, 0)),
+            Some(utc(2032, 2, 29, 12, 0, 0))
+        );
     }
 
     #[test]
     fn last_day_and_nth_weekday() {
         let last = Schedule::new("0 0 0 L * *", "UTC").unwrap();
-        assert_eq!(last.next_after(utc(2026, 2, 1, 0, 0, 0)), Some(utc(2026, 2, 28, 0, 0, 0)));
+        assert_eq!(
+            last.next_after(utc(2026, 2, 1, 0, 0, 0)),
+            Some(utc(2026, 2, 28, 0, 0, 0))
+        );
         let second_monday = Schedule::new("0 0 0 * * MON#2", "UTC").unwrap();
-        assert_eq!(second_monday.next_after(utc(2026, 11, 1, 0, 0, 0)), Some(utc(2026, 11, 9, 0, 0, 0)));
+        assert_eq!(
+            second_monday.next_after(utc(2026, 11, 1, 0, 0, 0)),
+            Some(utc(2026, 11, 9, 0, 0, 0))
+        );
     }
 
     #[test]
@@ -264,9 +292,15 @@ mod tests {
         let s = Schedule::new("*/10 * * * * *", "UTC").unwrap();
         let a = utc(2026, 1, 1, 0, 0, 0);
         // (00:00:00, 00:00:35] -> 00:00:30
-        assert_eq!(s.latest_in(a, utc(2026, 1, 1, 0, 0, 35)), Some(utc(2026, 1, 1, 0, 0, 30)));
+        assert_eq!(
+            s.latest_in(a, utc(2026, 1, 1, 0, 0, 35)),
+            Some(utc(2026, 1, 1, 0, 0, 30))
+        );
         // the upper bound is inclusive
-        assert_eq!(s.latest_in(a, utc(2026, 1, 1, 0, 0, 30)), Some(utc(2026, 1, 1, 0, 0, 30)));
+        assert_eq!(
+            s.latest_in(a, utc(2026, 1, 1, 0, 0, 30)),
+            Some(utc(2026, 1, 1, 0, 0, 30))
+        );
         // the lower bound is exclusive
         assert_eq!(s.latest_in(a, utc(2026, 1, 1, 0, 0, 9)), None);
         assert_eq!(s.latest_in(utc(2026, 1, 1, 0, 0, 10), utc(2026, 1, 1, 0, 0, 19)), None);

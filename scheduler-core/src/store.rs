@@ -304,8 +304,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replaces the task's assignment set atomically. `NotFound` for an unknown
     /// task or executor, `Conflict` for a deleted task.
-    async fn replace_task_executors(&self, task_id: &TaskId, executors: &[TaskExecutor])
-    -> StoreResult<Vec<TaskExecutor>>;
+    async fn replace_task_executors(
+        &self,
+        task_id: &TaskId,
+        executors: &[TaskExecutor],
+    ) -> StoreResult<Vec<TaskExecutor>>;
 
     // ---- executors ---------------------------------------------------------
 

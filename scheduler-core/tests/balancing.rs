@@ -7,7 +7,11 @@ use std::sync::Arc;
 
 async fn dispatch_n(h: &Harness, strategy: StrategyName, n: usize) -> (Task, Vec<ExecutorId>) {
     let task = h
-        .task(NewTask::new("t", "0 0 0 1 1 *").load_balance_strategy(strategy).paused())
+        .task(
+            NewTask::new("t", "0 0 0 1 1 *")
+                .load_balance_strategy(strategy)
+                .paused(),
+        )
         .await;
     let mut order = Vec::new();
     for _ in 0..n {
@@ -79,10 +83,7 @@ async fn weighted_round_robin_is_smooth_and_exact() {
     }
     let count = |id: &ExecutorId| order.iter().filter(|x| *x == id).count();
     assert_eq!((count(&es[0].id), count(&es[1].id), count(&es[2].id)), (2, 4, 6));
-    let longest_run = order
-        .windows(3)
-        .filter(|w| w[0] == w[1] && w[1] == w[2])
-        .count();
+    let longest_run = order.windows(3).filter(|w| w[0] == w[1] && w[1] == w[2]).count();
     assert_eq!(longest_run, 0, "never more than 2 in a row: {order:?}");
     // nginx's sequence for 1/2/3: c b a c b c, repeated.
     let (a, b, c) = (&es[0].id, &es[1].id, &es[2].id);
@@ -118,7 +119,10 @@ async fn sticky_keeps_its_executor_and_rebinds_once() {
         h.run_until(h.clock.now() + ms(1)).await;
         after.push(h.execution(&exec.id).await.executor_id.unwrap());
     }
-    assert!(after.iter().all(|x| *x == after[0] && *x != bound), "rebinds once: {after:?}");
+    assert!(
+        after.iter().all(|x| *x == after[0] && *x != bound),
+        "rebinds once: {after:?}"
+    );
     // Coming back does not steal the binding.
     h.scheduler
         .set_executor_status(&bound, ExecutorStatus::Online, None)
@@ -152,7 +156,17 @@ async fn least_loaded_prefers_fewest_running_then_round_robin() {
     }
     let e = ids(&es);
     // Loads go 0/0/0 -> a, 1/0/0 -> b, 1/1/0 -> c, then ties again in rr order.
-    assert_eq!(order, vec![e[0].clone(), e[1].clone(), e[2].clone(), e[0].clone(), e[1].clone(), e[2].clone()]);
+    assert_eq!(
+        order,
+        vec![
+            e[0].clone(),
+            e[1].clone(),
+            e[2].clone(),
+            e[0].clone(),
+            e[1].clone(),
+            e[2].clone()
+        ]
+    );
     // Finish the two on b: b has the lowest load and wins three times in a row? No: once, then ties.
     for x in h.executions(&task.id).await {
         if x.executor_id.as_ref() == Some(&e[1]) {
@@ -200,7 +214,10 @@ async fn lowest_priority_tier_first_then_fallback() {
         h.run_until(h.clock.now() + ms(1)).await;
         order.push(h.execution(&exec.id).await.executor_id.unwrap());
     }
-    assert_eq!(order, vec![es[1].id.clone(), es[2].id.clone(), es[1].id.clone(), es[2].id.clone()]);
+    assert_eq!(
+        order,
+        vec![es[1].id.clone(), es[2].id.clone(), es[1].id.clone(), es[2].id.clone()]
+    );
     // Both preferred executors go away: the next tier takes over.
     for e in &es[1..] {
         h.scheduler

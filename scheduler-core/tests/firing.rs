@@ -15,10 +15,17 @@ async fn fires_at_exact_instants() {
     let ex = h.executions(&task.id).await;
     let instants: Vec<_> = ex.iter().map(|e| e.scheduled_time).collect();
     assert_eq!(instants, vec![t0() + secs(2), t0() + secs(4), t0() + secs(6)]);
-    assert!(ex.iter().all(|e| e.status == ExecutionStatus::Success && e.trigger_type == TriggerType::Schedule));
+    assert!(
+        ex.iter()
+            .all(|e| e.status == ExecutionStatus::Success && e.trigger_type == TriggerType::Schedule)
+    );
     // Each dispatch happened at its instant, not before.
     for c in h.dispatcher.calls() {
-        assert_eq!(c.at, c.scheduled_time, "dispatched at {} for {}", c.at, c.scheduled_time);
+        assert_eq!(
+            c.at, c.scheduled_time,
+            "dispatched at {} for {}",
+            c.at, c.scheduled_time
+        );
     }
     // next_run_time moves on with the fires.
     let stored = h.store.get_task(&task.id).await.unwrap();
@@ -30,7 +37,9 @@ async fn fires_in_the_task_time_zone() {
     let h = harness().await;
     h.executor("e1").await;
     // 01:00 in Tokyo (UTC+9) is 16:00 UTC the day before; t0 is 00:00 UTC.
-    let task = h.task(NewTask::new("tokyo", "0 0 1 * * *").timezone("Asia/Tokyo")).await;
+    let task = h
+        .task(NewTask::new("tokyo", "0 0 1 * * *").timezone("Asia/Tokyo"))
+        .await;
     assert_eq!(task.next_run_time, Some(t0() + secs(16 * 3600)));
     h.run_until(t0() + secs(16 * 3600 + 1)).await;
     let ex = h.executions(&task.id).await;
@@ -56,7 +65,11 @@ async fn pause_resume_update_delete_take_effect_at_once() {
     assert_eq!(resumed.next_run_time, Some(t0() + secs(7)));
     h.run_until(t0() + secs(8) + ms(500)).await;
     let got: Vec<_> = h.executions(&task.id).await.iter().map(|e| e.scheduled_time).collect();
-    assert_eq!(&got[3..], &[t0() + secs(7), t0() + secs(8)], "resumed from the next instant, missed ones not fired");
+    assert_eq!(
+        &got[3..],
+        &[t0() + secs(7), t0() + secs(8)],
+        "resumed from the next instant, missed ones not fired"
+    );
 
     let patch = TaskPatch {
         cron_expression: Some("*/5 * * * * *".to_owned()),
@@ -117,7 +130,11 @@ async fn changes_written_by_another_instance_are_picked_up_within_two_seconds() 
     let after = h.executions(&task.id).await.len();
     assert!(after - before <= 2, "pause seen within 2 s ({before} -> {after})");
     h.run_until(t0() + secs(12)).await;
-    assert_eq!(h.executions(&task.id).await.len(), after, "no fires once the pause is seen");
+    assert_eq!(
+        h.executions(&task.id).await.len(),
+        after,
+        "no fires once the pause is seen"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -127,7 +144,9 @@ async fn manual_trigger_merges_parameters_and_runs_while_paused() {
     let mut params = JsonObject::new();
     params.insert("a".into(), 1.into());
     params.insert("b".into(), 2.into());
-    let task = h.task(NewTask::new("t", "0 0 0 1 1 *").parameters(params).paused()).await;
+    let task = h
+        .task(NewTask::new("t", "0 0 0 1 1 *").parameters(params).paused())
+        .await;
     let mut over = JsonObject::new();
     over.insert("b".into(), 3.into());
     over.insert("c".into(), 4.into());
@@ -151,13 +170,19 @@ async fn unknown_mode_or_strategy_is_a_validation_error() {
         .create_task(NewTask::new("t", "* * * * *").execution_mode(ModeName::new("turbo")))
         .await
         .unwrap_err();
-    assert!(matches!(&err, SchedulerError::Validation(v) if v.field == "execution_mode"), "{err:?}");
+    assert!(
+        matches!(&err, SchedulerError::Validation(v) if v.field == "execution_mode"),
+        "{err:?}"
+    );
     let err = h
         .scheduler
         .create_task(NewTask::new("t", "* * * * *").load_balance_strategy(StrategyName::new("fastest")))
         .await
         .unwrap_err();
-    assert!(matches!(&err, SchedulerError::Validation(v) if v.field == "load_balance_strategy"), "{err:?}");
+    assert!(
+        matches!(&err, SchedulerError::Validation(v) if v.field == "load_balance_strategy"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -18,15 +18,26 @@ async fn probes_on_registration_and_every_interval_with_thresholds() {
     h.probe.set("http://e1.test", false);
     h.run_until(t0() + secs(20) + ms(10)).await;
     let ex = h.store.get_executor(&e.id).await.unwrap();
-    assert_eq!((ex.health_check_failures, ex.is_healthy), (2, true), "2 failures: still healthy");
+    assert_eq!(
+        (ex.health_check_failures, ex.is_healthy),
+        (2, true),
+        "2 failures: still healthy"
+    );
     h.run_until(t0() + secs(30) + ms(10)).await;
     let ex = h.store.get_executor(&e.id).await.unwrap();
-    assert_eq!((ex.health_check_failures, ex.is_healthy), (3, false), "3rd failure: unhealthy");
+    assert_eq!(
+        (ex.health_check_failures, ex.is_healthy),
+        (3, false),
+        "3rd failure: unhealthy"
+    );
     assert_eq!(ex.last_health_check, Some(t0() + secs(30)));
 
     h.probe.set("http://e1.test", true);
     h.run_until(t0() + secs(40) + ms(10)).await;
-    assert!(!h.store.get_executor(&e.id).await.unwrap().is_healthy, "1 success: still unhealthy");
+    assert!(
+        !h.store.get_executor(&e.id).await.unwrap().is_healthy,
+        "1 success: still unhealthy"
+    );
     h.run_until(t0() + secs(50) + ms(10)).await;
     let ex = h.store.get_executor(&e.id).await.unwrap();
     assert!(ex.is_healthy, "2nd success: healthy again");

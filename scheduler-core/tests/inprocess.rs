@@ -40,7 +40,9 @@ async fn handlers_run_by_task_name_with_their_context() {
         b.handler("hello", move |ctx: JobContext| {
             let seen = s2.clone();
             async move {
-                seen.lock().unwrap().push((ctx.scheduled_time, ctx.retry_count, ctx.parameters.clone()));
+                seen.lock()
+                    .unwrap()
+                    .push((ctx.scheduled_time, ctx.retry_count, ctx.parameters.clone()));
                 Ok::<_, String>(serde_json::json!({"said": "hi"}))
             }
         })
@@ -48,7 +50,10 @@ async fn handlers_run_by_task_name_with_their_context() {
     .await;
     let mut p = JsonObject::new();
     p.insert("x".into(), 1.into());
-    let task = s.add_task(NewTask::new("hello", "*/5 * * * * *").parameters(p)).await.unwrap();
+    let task = s
+        .add_task(NewTask::new("hello", "*/5 * * * * *").parameters(p))
+        .await
+        .unwrap();
     run_until(&clock, t0() + secs(11)).await;
     let got = seen.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
@@ -57,7 +62,10 @@ async fn handlers_run_by_task_name_with_their_context() {
     assert!(ex.iter().all(|e| e.status == ExecutionStatus::Success));
     assert_eq!(ex[0].result, Some(serde_json::json!({"said": "hi"})));
     let stats = s.task_stats(&task.id).await.unwrap();
-    assert_eq!((stats.last_24h.total, stats.last_24h.success, stats.health_score), (2, 2, Some(100)));
+    assert_eq!(
+        (stats.last_24h.total, stats.last_24h.success, stats.health_score),
+        (2, 2, Some(100))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -83,7 +91,10 @@ async fn errors_and_panics_fail_the_attempt_and_are_retried() {
     let e = s.store().get_execution(&exec.id).await.unwrap();
     assert_eq!((e.status, e.retry_count), (ExecutionStatus::Success, 2));
     let logs = e.logs.unwrap();
-    assert!(logs.contains("handler failed: boom") && logs.contains("handler panicked"), "{logs}");
+    assert!(
+        logs.contains("handler failed: boom") && logs.contains("handler panicked"),
+        "{logs}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -117,17 +128,31 @@ async fn timeout_and_stop_cancel_the_handler() {
     })
     .await;
     let task = s
-        .add_task(NewTask::new("slow", "0 0 0 1 1 *").timeout_seconds(2).max_retry(0).paused())
+        .add_task(
+            NewTask::new("slow", "0 0 0 1 1 *")
+                .timeout_seconds(2)
+                .max_retry(0)
+                .paused(),
+        )
         .await
         .unwrap();
     let timed = s.trigger(&task.id, None).await.unwrap();
     let stopped = s.trigger(&task.id, None).await.unwrap();
     run_until(&clock, t0() + secs(1)).await;
-    assert_eq!(s.store().get_execution(&stopped.id).await.unwrap().status, ExecutionStatus::Running);
+    assert_eq!(
+        s.store().get_execution(&stopped.id).await.unwrap().status,
+        ExecutionStatus::Running
+    );
     s.stop_execution(&stopped.id).await.unwrap();
     run_until(&clock, t0() + secs(4)).await;
-    assert_eq!(s.store().get_execution(&timed.id).await.unwrap().status, ExecutionStatus::Timeout);
-    assert_eq!(s.store().get_execution(&stopped.id).await.unwrap().status, ExecutionStatus::Cancelled);
+    assert_eq!(
+        s.store().get_execution(&timed.id).await.unwrap().status,
+        ExecutionStatus::Timeout
+    );
+    assert_eq!(
+        s.store().get_execution(&stopped.id).await.unwrap().status,
+        ExecutionStatus::Cancelled
+    );
     run_until(&clock, t0() + secs(7200)).await;
     assert_eq!(finished.load(Ordering::SeqCst), 0, "both handlers were cancelled");
 }
@@ -148,7 +173,10 @@ async fn shutdown_records_unfinished_handlers_honestly() {
         })
         .build();
     s.start().await.unwrap();
-    let task = s.add_task(NewTask::new("forever", "0 0 0 1 1 *").max_retry(0).paused()).await.unwrap();
+    let task = s
+        .add_task(NewTask::new("forever", "0 0 0 1 1 *").max_retry(0).paused())
+        .await
+        .unwrap();
     let exec = s.trigger(&task.id, None).await.unwrap();
     run_until(&clock, t0() + secs(1)).await;
     s.shutdown().await;

@@ -12,7 +12,10 @@ async fn two_engines_one_store_only_the_leader_fires_and_failover_loses_nothing(
     let cfg = config();
     let l1 = lock.contender(std::time::Duration::from_millis(500));
     let l2 = lock.contender(std::time::Duration::from_millis(500));
-    let a = harness_on(store.clone(), cfg.clone(), |b| b.instance_id("a").leadership(l1.clone())).await;
+    let a = harness_on(store.clone(), cfg.clone(), |b| {
+        b.instance_id("a").leadership(l1.clone())
+    })
+    .await;
     let b = harness_on(store.clone(), cfg, |b| b.instance_id("b").leadership(l2.clone())).await;
     assert_eq!(lock.holder().as_deref(), Some("a"));
     assert!(a.scheduler.is_leader() && !b.scheduler.is_leader());
@@ -39,7 +42,13 @@ async fn two_engines_one_store_only_the_leader_fires_and_failover_loses_nothing(
     let first = instants[0];
     let want: Vec<_> = (0..instants.len() as i64).map(|i| first + secs(i)).collect();
     assert_eq!(instants, want, "no instant lost or doubled across the failover");
-    let mut sent: Vec<_> = a.dispatcher.calls().into_iter().chain(b.dispatcher.calls()).map(|c| c.execution_id).collect();
+    let mut sent: Vec<_> = a
+        .dispatcher
+        .calls()
+        .into_iter()
+        .chain(b.dispatcher.calls())
+        .map(|c| c.execution_id)
+        .collect();
     let n = sent.len();
     sent.sort();
     sent.dedup();

@@ -7,7 +7,13 @@ use std::sync::Arc;
 
 /// A task created by a previous run whose next fire is `next`, as the store
 /// would hold it after that run stopped.
-async fn stored_task(store: &MemoryStore, name: &str, cron: &str, policy: MisfirePolicy, next: chrono::DateTime<chrono::Utc>) -> Task {
+async fn stored_task(
+    store: &MemoryStore,
+    name: &str,
+    cron: &str,
+    policy: MisfirePolicy,
+    next: chrono::DateTime<chrono::Utc>,
+) -> Task {
     let (mut task, _) = NewTask::new(name, cron)
         .misfire_policy(policy)
         .validate(TaskId::generate(), t0() - secs(3600))
@@ -57,7 +63,10 @@ async fn fire_once_uses_the_latest_missed_instant_not_the_first() {
     assert_eq!(ex.len(), 1, "one fire for all missed instants");
     assert_eq!(ex[0].scheduled_time, t0() - secs(5), "the latest missed instant");
     assert_eq!(h.dispatcher.calls()[0].at, t0(), "fired now");
-    assert_eq!(h.store.get_task(&task.id).await.unwrap().next_run_time, Some(t0() + secs(5)));
+    assert_eq!(
+        h.store.get_task(&task.id).await.unwrap().next_run_time,
+        Some(t0() + secs(5))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -90,7 +99,14 @@ async fn a_fire_late_by_less_than_the_threshold_is_not_a_misfire() {
 async fn restart_recovers_pending_running_and_unanswered_executions() {
     let store = Arc::new(MemoryStore::new());
     one_executor(&store).await;
-    let task = stored_task(&store, "t", "0 0 0 1 1 *", MisfirePolicy::Skip, t0() + secs(365 * 86400)).await;
+    let task = stored_task(
+        &store,
+        "t",
+        "0 0 0 1 1 *",
+        MisfirePolicy::Skip,
+        t0() + secs(365 * 86400),
+    )
+    .await;
     let executor = store.all_executors().await.unwrap().remove(0);
     let at = t0() - secs(600);
     // pending, never sent: dispatched on recovery.
@@ -106,7 +122,13 @@ async fn restart_recovers_pending_running_and_unanswered_executions() {
     overdue.timeout_at = Some(at + secs(300));
     store.insert_execution(&overdue).await.unwrap();
     // sent by the previous leader, no answer recorded: treated as running, not re-sent.
-    let mut unanswered = Execution::new_pending(task.id.clone(), TriggerType::Manual, t0() - secs(5), None, t0() - secs(5));
+    let mut unanswered = Execution::new_pending(
+        task.id.clone(),
+        TriggerType::Manual,
+        t0() - secs(5),
+        None,
+        t0() - secs(5),
+    );
     unanswered.executor_id = Some(executor.id.clone());
     unanswered.dispatched_at = Some(t0() - secs(5));
     unanswered.timeout_at = Some(t0() + secs(3600));
@@ -123,7 +145,11 @@ async fn restart_recovers_pending_running_and_unanswered_executions() {
     assert_eq!(u.status, ExecutionStatus::Running);
     assert_eq!(u.start_time, Some(t0() - secs(5)));
     let sent: Vec<_> = h.dispatcher.calls().into_iter().map(|c| c.execution_id).collect();
-    assert_eq!(sent, vec![pending.id.clone()], "the unanswered attempt is never re-sent");
+    assert_eq!(
+        sent,
+        vec![pending.id.clone()],
+        "the unanswered attempt is never re-sent"
+    );
     // Its callback still completes it.
     let done = ExecutionReport {
         status: ExecutionStatus::Success,
@@ -143,7 +169,10 @@ async fn shutdown_and_restart_keep_the_schedule() {
     let task = h.task(NewTask::new("t", "*/1 * * * * *")).await;
     h.run_until(t0() + secs(3) + ms(500)).await;
     h.scheduler.shutdown().await;
-    assert!(store.list_instances().await.unwrap().is_empty(), "instance row removed on clean shutdown");
+    assert!(
+        store.list_instances().await.unwrap().is_empty(),
+        "instance row removed on clean shutdown"
+    );
     drop(h);
     // The new engine's clock starts at t0 again; the store says the next fire is t0+4s.
     let h2 = harness_on(store, config(), |b| b).await;

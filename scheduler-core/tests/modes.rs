@@ -10,7 +10,11 @@ async fn run_mode(mode: ModeName) -> (Harness, Task) {
     let e = h.executor("e1").await;
     h.dispatcher.set(&e.id, Behavior::Accept);
     let task = h
-        .task(NewTask::new("t", "*/1 * * * * *").execution_mode(mode).timeout_seconds(3600))
+        .task(
+            NewTask::new("t", "*/1 * * * * *")
+                .execution_mode(mode)
+                .timeout_seconds(3600),
+        )
         .await;
     h.run_until(t0() + secs(3) + ms(500)).await;
     (h, task)
@@ -33,7 +37,10 @@ async fn sequential_writes_nothing_while_one_is_running() {
     assert_eq!(ex[0].scheduled_time, t0() + secs(1));
     assert_eq!(h.dispatcher.calls().len(), 1);
     // next_run_time still moves on.
-    assert_eq!(h.store.get_task(&task.id).await.unwrap().next_run_time, Some(t0() + secs(4)));
+    assert_eq!(
+        h.store.get_task(&task.id).await.unwrap().next_run_time,
+        Some(t0() + secs(4))
+    );
     // Once it finishes, the next fire runs.
     let token = ex[0].callback_token.clone().unwrap();
     let done = ExecutionReport {

@@ -37,7 +37,10 @@ async fn backoff_is_configurable_and_capped() {
     assert_eq!(cfg.backoff(0), std::time::Duration::from_secs(10));
     assert_eq!(cfg.backoff(1), std::time::Duration::from_secs(15));
     assert_eq!(cfg.backoff(40), std::time::Duration::from_secs(15));
-    assert_eq!(SchedulerConfig::default().backoff(6), std::time::Duration::from_secs(60));
+    assert_eq!(
+        SchedulerConfig::default().backoff(6),
+        std::time::Duration::from_secs(60)
+    );
     let h = harness_with(cfg, |b| b).await;
     let e = h.executor("e1").await;
     h.dispatcher.set(&e.id, Behavior::Refuse);
@@ -59,7 +62,10 @@ async fn a_refused_attempt_goes_to_another_executor() {
     let calls = h.dispatcher.calls();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].executor_id, es[0].id);
-    assert_eq!(calls[1].executor_id, es[1].id, "the retry avoids the executor that refused");
+    assert_eq!(
+        calls[1].executor_id, es[1].id,
+        "the retry avoids the executor that refused"
+    );
     let done = h.execution(&exec.id).await;
     assert_eq!(done.status, ExecutionStatus::Success);
     assert_eq!(done.retry_count, 1);
@@ -78,7 +84,10 @@ async fn no_attempt_is_sent_twice() {
     h.run_until(t0() + secs(90)).await;
     let mut seen = std::collections::HashSet::new();
     for c in h.dispatcher.calls() {
-        assert!(seen.insert((c.execution_id.clone(), c.retry_count)), "sent twice: {c:?}");
+        assert!(
+            seen.insert((c.execution_id.clone(), c.retry_count)),
+            "sent twice: {c:?}"
+        );
     }
     assert!(seen.len() > 100);
     let _ = task;

@@ -18,7 +18,14 @@ async fn running_past_its_timeout_times_out_and_is_stopped() {
     let h = harness().await;
     let e = h.executor("e1").await;
     h.dispatcher.set(&e.id, Behavior::Accept);
-    let task = h.task(NewTask::new("t", "0 0 0 1 1 *").timeout_seconds(5).max_retry(0).paused()).await;
+    let task = h
+        .task(
+            NewTask::new("t", "0 0 0 1 1 *")
+                .timeout_seconds(5)
+                .max_retry(0)
+                .paused(),
+        )
+        .await;
     let exec = h.scheduler.trigger(&task.id, None).await.unwrap();
     h.run_until(t0() + ms(10)).await;
     let running = h.execution(&exec.id).await;
@@ -40,7 +47,14 @@ async fn a_timeout_with_retries_left_is_retried() {
     let h = harness().await;
     let es = h.executors(&["a", "b"]).await;
     h.dispatcher.set(&es[0].id, Behavior::Accept);
-    let task = h.task(NewTask::new("t", "0 0 0 1 1 *").timeout_seconds(2).max_retry(1).paused()).await;
+    let task = h
+        .task(
+            NewTask::new("t", "0 0 0 1 1 *")
+                .timeout_seconds(2)
+                .max_retry(1)
+                .paused(),
+        )
+        .await;
     let exec = h.scheduler.trigger(&task.id, None).await.unwrap();
     h.run_until(t0() + secs(10)).await;
     let done = h.execution(&exec.id).await;
@@ -66,7 +80,11 @@ async fn callbacks_report_progress_then_success() {
     let e1 = h.scheduler.report(&exec.id, &token, progress).await.unwrap();
     assert_eq!(e1.status, ExecutionStatus::Running);
     h.run_until(t0() + secs(3)).await;
-    let e2 = h.scheduler.report(&exec.id, &token, report(ExecutionStatus::Success)).await.unwrap();
+    let e2 = h
+        .scheduler
+        .report(&exec.id, &token, report(ExecutionStatus::Success))
+        .await
+        .unwrap();
     assert_eq!(e2.status, ExecutionStatus::Success);
     assert_eq!(e2.start_time, Some(t0()));
     assert_eq!(e2.end_time, Some(t0() + secs(3)));
@@ -91,7 +109,11 @@ async fn a_wrong_token_is_refused() {
     let exec = h.scheduler.trigger(&task.id, None).await.unwrap();
     h.run_until(t0() + secs(1)).await;
     for bad in ["", "nope", "00000000000000000000000000000000"] {
-        let err = h.scheduler.report(&exec.id, bad, report(ExecutionStatus::Success)).await.unwrap_err();
+        let err = h
+            .scheduler
+            .report(&exec.id, bad, report(ExecutionStatus::Success))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SchedulerError::Unauthorized(_)), "{err:?}");
     }
     assert_eq!(h.execution(&exec.id).await.status, ExecutionStatus::Running);
@@ -106,13 +128,21 @@ async fn an_executor_reported_failure_is_retried() {
     let exec = h.scheduler.trigger(&task.id, None).await.unwrap();
     h.run_until(t0() + ms(10)).await;
     let token = h.dispatcher.calls()[0].token.clone();
-    let after = h.scheduler.report(&exec.id, &token, report(ExecutionStatus::Failed)).await.unwrap();
+    let after = h
+        .scheduler
+        .report(&exec.id, &token, report(ExecutionStatus::Failed))
+        .await
+        .unwrap();
     assert_eq!((after.status, after.retry_count), (ExecutionStatus::Pending, 1));
     h.run_until(t0() + secs(2)).await;
     assert_eq!(h.dispatcher.calls().len(), 2);
     assert_ne!(h.dispatcher.calls()[1].token, token, "each attempt has its own token");
     // The first attempt's token no longer reports on this execution.
-    let err = h.scheduler.report(&exec.id, &token, report(ExecutionStatus::Success)).await.unwrap_err();
+    let err = h
+        .scheduler
+        .report(&exec.id, &token, report(ExecutionStatus::Success))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SchedulerError::Unauthorized(_)));
 }
 
@@ -150,11 +180,19 @@ async fn stop_a_running_execution_and_ignore_its_late_result() {
     assert_eq!(stopped.status, ExecutionStatus::Cancelled);
     h.run_until(t0() + secs(2)).await;
     assert_eq!(h.dispatcher.stops(), vec![(e.id.clone(), exec.id.clone())]);
-    let err = h.scheduler.report(&exec.id, &token, report(ExecutionStatus::Success)).await.unwrap_err();
+    let err = h
+        .scheduler
+        .report(&exec.id, &token, report(ExecutionStatus::Success))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SchedulerError::Store(StoreError::Conflict(_))));
     h.run_until(t0() + secs(400)).await;
     let e = h.execution(&exec.id).await;
-    assert_eq!(e.status, ExecutionStatus::Cancelled, "no timeout, no retry after cancel");
+    assert_eq!(
+        e.status,
+        ExecutionStatus::Cancelled,
+        "no timeout, no retry after cancel"
+    );
     assert_eq!(h.dispatcher.calls().len(), 1);
 }
 

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use scheduler_core::{
-    Executor, ExecutorId, ExecutorPatch, ExecutorRegistration, ExecutorStatus, JsonObject,
-    MAX_PARAMETERS_BYTES, MisfirePolicy, ModeName, NewTask, StrategyName, Task, TaskExecutor,
-    TaskExecutorInput, TaskId, TaskPatch, TaskStatus, ValidationError,
+    Executor, ExecutorId, ExecutorPatch, ExecutorRegistration, ExecutorStatus, JsonObject, MAX_PARAMETERS_BYTES,
+    MisfirePolicy, ModeName, NewTask, StrategyName, Task, TaskExecutor, TaskExecutorInput, TaskId, TaskPatch,
+    TaskStatus, ValidationError,
 };
 use serde_json::{Value, json};
 
@@ -170,8 +170,7 @@ fn task_defaults() {
 
 #[test]
 fn task_defaults_from_json() {
-    let t: NewTask =
-        serde_json::from_value(json!({"name": "j", "cron_expression": "@daily"})).unwrap();
+    let t: NewTask = serde_json::from_value(json!({"name": "j", "cron_expression": "@daily"})).unwrap();
     let t = create(t).unwrap();
     assert_eq!(
         (
@@ -234,18 +233,8 @@ fn max_retry_is_0_to_100() {
         max_retry: Some(n),
         ..TaskPatch::default()
     };
-    assert_eq!(
-        patch(100)
-            .apply(&stored_task(), later())
-            .unwrap()
-            .0
-            .max_retry,
-        100
-    );
-    assert_eq!(
-        patch(0).apply(&stored_task(), later()).unwrap().0.max_retry,
-        0
-    );
+    assert_eq!(patch(100).apply(&stored_task(), later()).unwrap().0.max_retry, 100);
+    assert_eq!(patch(0).apply(&stored_task(), later()).unwrap().0.max_retry, 0);
     patch_refused(patch(101), "max_retry");
     patch_refused(patch(-1), "max_retry");
 }
@@ -267,21 +256,10 @@ fn timeout_seconds_is_1_to_604800() {
         ..TaskPatch::default()
     };
     assert_eq!(
-        patch(604_800)
-            .apply(&stored_task(), later())
-            .unwrap()
-            .0
-            .timeout_seconds,
+        patch(604_800).apply(&stored_task(), later()).unwrap().0.timeout_seconds,
         604_800
     );
-    assert_eq!(
-        patch(1)
-            .apply(&stored_task(), later())
-            .unwrap()
-            .0
-            .timeout_seconds,
-        1
-    );
+    assert_eq!(patch(1).apply(&stored_task(), later()).unwrap().0.timeout_seconds, 1);
     patch_refused(patch(0), "timeout_seconds");
     patch_refused(patch(604_801), "timeout_seconds");
 }
@@ -293,10 +271,7 @@ fn parameters_are_at_most_64_kib_serialized() {
     assert_eq!(MAX_PARAMETERS_BYTES, 65_536);
     let t = create(new_task("p").parameters(params_of_size(65_536))).unwrap();
     assert_eq!(serde_json::to_vec(&t.parameters).unwrap().len(), 65_536);
-    refused(
-        create(new_task("p").parameters(params_of_size(65_537))),
-        "parameters",
-    );
+    refused(create(new_task("p").parameters(params_of_size(65_537))), "parameters");
     create(new_task("p").parameters(JsonObject::new())).unwrap();
 
     let patch = |p: Option<JsonObject>| TaskPatch {
@@ -308,26 +283,14 @@ fn parameters_are_at_most_64_kib_serialized() {
         .unwrap();
     patch_refused(patch(Some(params_of_size(65_537))), "parameters");
     // Some(None) clears them.
-    assert_eq!(
-        patch(None)
-            .apply(&stored_task(), later())
-            .unwrap()
-            .0
-            .parameters,
-        None
-    );
+    assert_eq!(patch(None).apply(&stored_task(), later()).unwrap().0.parameters, None);
 }
 
 // ---- task: time zone and cron --------------------------------------------------
 
 #[test]
 fn timezone_is_an_iana_name() {
-    for tz in [
-        "UTC",
-        "Europe/Berlin",
-        "Asia/Kolkata",
-        "America/Argentina/Buenos_Aires",
-    ] {
+    for tz in ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/Argentina/Buenos_Aires"] {
         assert_eq!(create(new_task("z").timezone(tz)).unwrap().timezone, tz);
     }
     for bad in ["Mars/Olympus", "", "Europe/Berlinn", "+02:00"] {
@@ -357,10 +320,7 @@ fn cron_expressions_that_parse_are_accepted() {
         "0 0 0 * * MON#2",
         "0 0 12 29 2 *",
     ] {
-        assert_eq!(
-            create(NewTask::new("c", expr)).unwrap().cron_expression,
-            expr
-        );
+        assert_eq!(create(NewTask::new("c", expr)).unwrap().cron_expression, expr);
     }
 }
 
@@ -396,14 +356,7 @@ fn mode_and_strategy_names_must_be_snake_case() {
     // whether it is registered is the engine's check.
     create(new_task("m").execution_mode(ModeName::new("my_mode2"))).unwrap();
     create(new_task("s").load_balance_strategy(StrategyName::new("my_strategy"))).unwrap();
-    for bad in [
-        "",
-        "Parallel",
-        "round-robin",
-        "two words",
-        "ünïcode",
-        &"a".repeat(65),
-    ] {
+    for bad in ["", "Parallel", "round-robin", "two words", "ünïcode", &"a".repeat(65)] {
         refused(
             create(new_task("m").execution_mode(ModeName::new(bad))),
             "execution_mode",
@@ -459,10 +412,7 @@ fn a_task_cannot_be_created_deleted() {
         }),
         "status",
     );
-    assert_eq!(
-        create(new_task("p").paused()).unwrap().status,
-        TaskStatus::Paused
-    );
+    assert_eq!(create(new_task("p").paused()).unwrap().status, TaskStatus::Paused);
     assert_eq!(
         create(NewTask {
             status: Some(TaskStatus::Active),
@@ -489,10 +439,7 @@ fn a_patch_changes_only_what_it_names() {
     want.max_retry = 9;
     want.updated_at = later();
     assert_eq!(p, want);
-    assert_eq!(
-        executors, None,
-        "no executors given: the assignment set is kept"
-    );
+    assert_eq!(executors, None, "no executors given: the assignment set is kept");
 
     let (p, _) = TaskPatch::default().apply(&t, later()).unwrap();
     assert_eq!(p.parameters, t.parameters, "absent parameters are kept");
@@ -646,10 +593,7 @@ fn instance_id_is_1_to_255_characters() {
         instance_id: id,
         ..registration("http://svc-1.test:9000")
     };
-    assert_eq!(
-        register(with("ü".repeat(255))).unwrap().instance_id,
-        "ü".repeat(255)
-    );
+    assert_eq!(register(with("ü".repeat(255))).unwrap().instance_id, "ü".repeat(255));
     refused(register(with("ü".repeat(256))), "instance_id");
     refused(register(with(String::new())), "instance_id");
 }
@@ -725,10 +669,7 @@ fn assignment_weight_is_1_to_1000_default_1_and_priority_defaults_to_0() {
 
     for bad in [0, 1001, -1] {
         refused(
-            TaskExecutorInput::validate_all(&[
-                input("a", Some(1), None),
-                input("b", Some(bad), None),
-            ]),
+            TaskExecutorInput::validate_all(&[input("a", Some(1), None), input("b", Some(bad), None)]),
             "executors[1].weight",
         );
     }

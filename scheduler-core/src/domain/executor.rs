@@ -1,8 +1,8 @@
 //! Executors: the processes that run executions.
 
+use super::ExecutorId;
 use super::task::{JsonObject, double_option};
 use super::validation::{ValidationError, check_http_url, check_len};
-use super::ExecutorId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

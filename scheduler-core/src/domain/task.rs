@@ -294,7 +294,12 @@ impl NewTask {
             parameters: self.parameters,
             execution_mode: self.execution_mode.unwrap_or_default(),
             load_balance_strategy: self.load_balance_strategy.unwrap_or_default(),
-            max_retry: check_range("max_retry", self.max_retry.unwrap_or(DEFAULT_MAX_RETRY.into()), 0, MAX_MAX_RETRY)?,
+            max_retry: check_range(
+                "max_retry",
+                self.max_retry.unwrap_or(DEFAULT_MAX_RETRY.into()),
+                0,
+                MAX_MAX_RETRY,
+            )?,
             timeout_seconds: check_range(
                 "timeout_seconds",
                 self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS.into()),
@@ -432,7 +437,10 @@ pub fn validate_parameters(field: &str, p: Option<&JsonObject>) -> Result<(), Va
 
 fn check_name(field: &str, name: &str) -> Result<(), ValidationError> {
     check_len(field, name, 1, 64)?;
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
         return Err(ValidationError::new(field, "must be snake_case"));
     }
     Ok(())

@@ -151,11 +151,18 @@ impl Inner {
                 status: Some(Cancelled),
                 end_time: Some(Some(self.now())),
                 timeout_at: Some(None),
-                append_log: Some("cancelled before its instant: the task was paused, deleted or rescheduled".to_owned()),
+                append_log: Some(
+                    "cancelled before its instant: the task was paused, deleted or rescheduled".to_owned(),
+                ),
                 ..ExecutionChange::default()
             };
             let guard = ExecutionGuard::status_in(&[Pending]).attempt(a.execution.retry_count);
-            if self.store.update_execution(&a.execution.id, &guard, &change).await.is_ok() {
+            if self
+                .store
+                .update_execution(&a.execution.id, &guard, &change)
+                .await
+                .is_ok()
+            {
                 metrics::finished(Cancelled);
             }
         }
@@ -190,7 +197,11 @@ impl Inner {
         }
         match self.store.claim_fire(&exec, plan.next_run_time).await {
             Ok(e) => {
-                metrics::fire(if plan.kind == FireKind::Misfire { "misfire" } else { "schedule" });
+                metrics::fire(if plan.kind == FireKind::Misfire {
+                    "misfire"
+                } else {
+                    "schedule"
+                });
                 if status == Skipped {
                     metrics::finished(Skipped);
                 }
@@ -363,7 +374,9 @@ impl Inner {
             next_attempt_at: Some(Some(e.scheduled_time)),
             ..ExecutionChange::default()
         };
-        let guard = ExecutionGuard::status_in(&[Pending]).attempt(e.retry_count).dispatched(true);
+        let guard = ExecutionGuard::status_in(&[Pending])
+            .attempt(e.retry_count)
+            .dispatched(true);
         if let Err(err) = self.store.update_execution(&e.id, &guard, &change).await {
             tracing::warn!(execution_id = %e.id, error = %err, "cannot hand back a prepared attempt; it ends by its timeout");
         }
@@ -398,14 +411,16 @@ impl Inner {
                 let mut dispatch = self.dispatcher.dispatch(&a.executor, request);
                 // Most in-process dispatches answer on the first poll: no timer for them.
                 match futures::poll!(&mut dispatch) {
-                std::task::Poll::Ready(o) => o,
-                std::task::Poll::Pending => match tokio::time::timeout(self.config.dispatch_timeout, dispatch).await {
-                    Ok(o) => o,
-                    Err(_) => DispatchOutcome::Refused(format!(
-                        "no answer within dispatch_timeout ({:?})",
-                        self.config.dispatch_timeout
-                    )),
-                    },
+                    std::task::Poll::Ready(o) => o,
+                    std::task::Poll::Pending => {
+                        match tokio::time::timeout(self.config.dispatch_timeout, dispatch).await {
+                            Ok(o) => o,
+                            Err(_) => DispatchOutcome::Refused(format!(
+                                "no answer within dispatch_timeout ({:?})",
+                                self.config.dispatch_timeout
+                            )),
+                        }
+                    }
                 }
             };
             (a, outcome)
@@ -451,7 +466,9 @@ impl Inner {
             timeout_at: Some(Some(now + Duration::seconds(task.timeout_seconds.into()))),
             ..ExecutionChange::default()
         };
-        let guard = ExecutionGuard::status_in(&[Pending]).attempt(exec.retry_count).dispatched(true);
+        let guard = ExecutionGuard::status_in(&[Pending])
+            .attempt(exec.retry_count)
+            .dispatched(true);
         match self.store.update_execution(&exec.id, &guard, &change).await {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
@@ -478,7 +495,12 @@ impl Inner {
     ) -> SchedulerResult<Execution> {
         let max_retry = match task {
             Some(t) => t.max_retry,
-            None => self.store.get_task(&exec.task_id).await.map(|t| t.max_retry).unwrap_or(0),
+            None => self
+                .store
+                .get_task(&exec.task_id)
+                .await
+                .map(|t| t.max_retry)
+                .unwrap_or(0),
         };
         let now = self.now();
         let guard = ExecutionGuard::status_in(&[Pending, Running]).attempt(exec.retry_count);
@@ -526,7 +548,12 @@ impl Inner {
     }
 
     /// Applies a report from the callback route or an in-process handler.
-    pub(crate) async fn report(&self, id: &ExecutionId, token: &str, report: ExecutionReport) -> SchedulerResult<Execution> {
+    pub(crate) async fn report(
+        &self,
+        id: &ExecutionId,
+        token: &str,
+        report: ExecutionReport,
+    ) -> SchedulerResult<Execution> {
         let exec = self.store.get_execution(id).await?;
         let expected = exec.callback_token.as_deref().unwrap_or("");
         if expected.is_empty() || !tokens_match(expected, token) {
@@ -548,7 +575,11 @@ impl Inner {
     ) -> SchedulerResult<Execution> {
         let now = self.now();
         let guard = ExecutionGuard::status_in(&[Pending, Running]).attempt(exec.retry_count);
-        let guard = if exec.status == Pending { guard.dispatched(true) } else { guard };
+        let guard = if exec.status == Pending {
+            guard.dispatched(true)
+        } else {
+            guard
+        };
         if exec.status == Pending && exec.dispatched_at.is_none() {
             return Err(StoreError::Conflict(format!("execution {} has no attempt in flight", exec.id)).into());
         }
@@ -678,7 +709,9 @@ impl Inner {
                         )),
                         ..ExecutionChange::default()
                     };
-                    let guard = ExecutionGuard::status_in(&[Pending]).attempt(e.retry_count).dispatched(true);
+                    let guard = ExecutionGuard::status_in(&[Pending])
+                        .attempt(e.retry_count)
+                        .dispatched(true);
                     let _ = self.store.update_execution(&e.id, &guard, &change).await;
                 }
             }

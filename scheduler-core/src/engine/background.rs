@@ -100,7 +100,14 @@ impl Inner {
         let (ok, why) = match result {
             Ok(r) => {
                 let ok = r.is_healthy();
-                (ok, if let crate::ProbeResult::Unhealthy(w) = r { w } else { String::new() })
+                (
+                    ok,
+                    if let crate::ProbeResult::Unhealthy(w) = r {
+                        w
+                    } else {
+                        String::new()
+                    },
+                )
             }
             Err(_) => (false, "health check timed out".to_owned()),
         };

@@ -195,7 +195,6 @@ impl Inner {
         self.leadership.is_leader() && !self.shutdown.is_cancelled()
     }
 
-
     /// Spawns engine work that shutdown waits for.
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, f: F) {
         self.tracker.spawn(f);
@@ -340,7 +339,11 @@ fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
 }
@@ -444,11 +447,7 @@ impl Scheduler {
             inner.store.register_executor(&executor).await?;
         }
         inner.leadership.start(&inner.instance_id).await;
-        let rx = inner
-            .timer_rx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let rx = inner.timer_rx.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(rx) = rx {
             let me = inner.clone();
             inner.spawn(async move { timer::run(me, rx).await });
@@ -472,7 +471,12 @@ impl Scheduler {
         for id in inner.dispatcher.drain(grace).await {
             if let Ok(e) = inner.store.get_execution(&id).await {
                 let _ = inner
-                    .fail_attempt(&e, None, "scheduler shut down while the attempt ran", ExecutionStatus::Failed)
+                    .fail_attempt(
+                        &e,
+                        None,
+                        "scheduler shut down while the attempt ran",
+                        ExecutionStatus::Failed,
+                    )
                     .await;
             }
         }
@@ -746,7 +750,11 @@ impl Inner {
         if self.modes.get(task.execution_mode.as_str()).is_none() {
             return Err(ValidationError::new(
                 "execution_mode",
-                format!("unknown mode {:?} (known: {})", task.execution_mode.as_str(), self.modes.names().join(", ")),
+                format!(
+                    "unknown mode {:?} (known: {})",
+                    task.execution_mode.as_str(),
+                    self.modes.names().join(", ")
+                ),
             )
             .into());
         }

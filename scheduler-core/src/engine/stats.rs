@@ -93,7 +93,11 @@ pub const TREND_DAYS: i64 = 30;
 
 /// The windows' bounds relative to `now`: `(from, now)` for 24h, 7d, 90d.
 pub(crate) fn window_starts(now: DateTime<Utc>) -> [DateTime<Utc>; 3] {
-    [now - Duration::hours(24), now - Duration::days(7), now - Duration::days(90)]
+    [
+        now - Duration::hours(24),
+        now - Duration::days(7),
+        now - Duration::days(90),
+    ]
 }
 
 /// The first instant of the trend (midnight UTC, 29 days before today).
@@ -109,7 +113,8 @@ pub(crate) fn daily_rows(now: DateTime<Utc>, days: &[DailyCounts]) -> Vec<DailyS
         .map(|i| {
             let date = first + Duration::days(i);
             let d = days.iter().find(|d| d.date == date);
-            let (total, success, failed, timeout) = d.map_or((0, 0, 0, 0), |d| (d.total, d.success, d.failed, d.timeout));
+            let (total, success, failed, timeout) =
+                d.map_or((0, 0, 0, 0), |d| (d.total, d.success, d.failed, d.timeout));
             let finished = success + failed + timeout;
             DailyStats {
                 date,

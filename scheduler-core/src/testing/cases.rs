@@ -5,11 +5,11 @@
 //! [`store_conformance_tests!`](crate::store_conformance_tests).
 
 use crate::{
-    Candidate, DailyCounts, Execution, ExecutionChange, ExecutionFilter, ExecutionGuard,
-    ExecutionId, ExecutionStatus, Executor, ExecutorFilter, ExecutorId, ExecutorRegistration,
-    ExecutorStatus, HealthThresholds, JsonObject, MisfirePolicy, ModeName, NewTask, Page, Paged,
-    Registered, SchedulerInstance, StatusCounts, Store, StoreError, StoreResult, StrategyName,
-    SystemCounts, Task, TaskActivity, TaskExecutor, TaskFilter, TaskId, TaskStatus, TriggerType,
+    Candidate, DailyCounts, Execution, ExecutionChange, ExecutionFilter, ExecutionGuard, ExecutionId, ExecutionStatus,
+    Executor, ExecutorFilter, ExecutorId, ExecutorRegistration, ExecutorStatus, HealthThresholds, JsonObject,
+    MisfirePolicy, ModeName, NewTask, Page, Paged, Registered, SchedulerInstance, StatusCounts, Store, StoreError,
+    StoreResult, StrategyName, SystemCounts, Task, TaskActivity, TaskExecutor, TaskFilter, TaskId, TaskStatus,
+    TriggerType,
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -84,28 +84,13 @@ fn executor(name: &str, instance_id: &str, created_at: DateTime<Utc>) -> Executo
 }
 
 async fn register(store: &dyn Store, e: Executor) -> Executor {
-    let (stored, how) = store
-        .register_executor(&e)
-        .await
-        .expect("register_executor");
-    assert_eq!(
-        how,
-        Registered::Created,
-        "a new instance_id creates an executor"
-    );
-    assert_eq!(
-        stored, e,
-        "register_executor returns the executor as stored"
-    );
+    let (stored, how) = store.register_executor(&e).await.expect("register_executor");
+    assert_eq!(how, Registered::Created, "a new instance_id creates an executor");
+    assert_eq!(stored, e, "register_executor returns the executor as stored");
     stored
 }
 
-async fn register_new(
-    store: &dyn Store,
-    name: &str,
-    instance_id: &str,
-    created_at: DateTime<Utc>,
-) -> Executor {
+async fn register_new(store: &dyn Store, name: &str, instance_id: &str, created_at: DateTime<Utc>) -> Executor {
     register(store, executor(name, instance_id, created_at)).await
 }
 
@@ -115,12 +100,7 @@ async fn make_unhealthy(store: &dyn Store, id: &ExecutorId, from: DateTime<Utc>)
     for i in 0..3 {
         last = Some(
             store
-                .record_health(
-                    id,
-                    false,
-                    from + Duration::seconds(i),
-                    HealthThresholds::default(),
-                )
+                .record_health(id, false, from + Duration::seconds(i), HealthThresholds::default())
                 .await
                 .expect("record_health"),
         );
@@ -170,10 +150,7 @@ fn execution_in(
 
 async fn insert(store: &dyn Store, e: Execution) -> Execution {
     let stored = store.insert_execution(&e).await.expect("insert_execution");
-    assert_eq!(
-        stored, e,
-        "insert_execution returns the execution as stored"
-    );
+    assert_eq!(stored, e, "insert_execution returns the execution as stored");
     stored
 }
 
@@ -224,19 +201,12 @@ fn id_set<T, I: Ord + Clone>(rows: &[T], id: impl Fn(&T) -> &I) -> BTreeSet<I> {
     rows.iter().map(|r| id(r).clone()).collect()
 }
 
-async fn list_tasks(
-    store: &dyn Store,
-    status: Option<TaskStatus>,
-    name: Option<&str>,
-) -> Paged<Task> {
+async fn list_tasks(store: &dyn Store, status: Option<TaskStatus>, name: Option<&str>) -> Paged<Task> {
     let filter = TaskFilter {
         status,
         name: name.map(str::to_owned),
     };
-    store
-        .list_tasks(&filter, Page::new(1, 100))
-        .await
-        .expect("list_tasks")
+    store.list_tasks(&filter, Page::new(1, 100)).await.expect("list_tasks")
 }
 
 async fn list_executions(store: &dyn Store, filter: ExecutionFilter) -> Paged<Execution> {
@@ -310,10 +280,7 @@ pub async fn create_task_with_unknown_executor_writes_nothing(store: Arc<dyn Sto
         .expect("create_task");
     assert_eq!(stored, again);
     assert_eq!(
-        store
-            .task_executors(&again.id)
-            .await
-            .expect("task_executors"),
+        store.task_executors(&again.id).await.expect("task_executors"),
         vec![assignment(&x.id, 4, 2)]
     );
 }
@@ -359,10 +326,7 @@ pub async fn list_tasks_filters_by_name_substring(store: Arc<dyn Store>) {
     create_active(&*store, "Report-monthly", at(5)).await;
     create_active(&*store, "100%-done", at(6)).await;
     let old = create_active(&*store, "report-old", at(7)).await;
-    store
-        .delete_task(&old.id, at(8))
-        .await
-        .expect("delete_task");
+    store.delete_task(&old.id, at(8)).await.expect("delete_task");
 
     let report = list_tasks(&*store, None, Some("report")).await;
     assert_eq!(names(&report), ["report-weekly", "report-daily"]);
@@ -376,14 +340,8 @@ pub async fn list_tasks_filters_by_name_substring(store: Arc<dyn Store>) {
         names(&list_tasks(&*store, None, Some("weekly")).await),
         ["report-weekly"]
     );
-    assert_eq!(
-        names(&list_tasks(&*store, None, Some("a_c")).await),
-        ["a_c"]
-    );
-    assert_eq!(
-        names(&list_tasks(&*store, None, Some("%")).await),
-        ["100%-done"]
-    );
+    assert_eq!(names(&list_tasks(&*store, None, Some("a_c")).await), ["a_c"]);
+    assert_eq!(names(&list_tasks(&*store, None, Some("%")).await), ["100%-done"]);
     let none = list_tasks(&*store, None, Some("nothing")).await;
     assert!(none.items.is_empty());
     assert_eq!(none.total, 0);
@@ -410,16 +368,10 @@ pub async fn list_tasks_pages_newest_first(store: Arc<dyn Store>) {
         }
     };
     let p1 = page(1).await;
-    assert_eq!(
-        names(&p1),
-        ["task-11", "task-10", "task-09", "task-08", "task-07"]
-    );
+    assert_eq!(names(&p1), ["task-11", "task-10", "task-09", "task-08", "task-07"]);
     assert_eq!(p1.total, 12);
     let p2 = page(2).await;
-    assert_eq!(
-        names(&p2),
-        ["task-06", "task-05", "task-04", "task-03", "task-02"]
-    );
+    assert_eq!(names(&p2), ["task-06", "task-05", "task-04", "task-03", "task-02"]);
     assert_eq!(p2.total, 12);
     let p3 = page(3).await;
     assert_eq!(names(&p3), ["task-01", "task-00"]);
@@ -439,28 +391,16 @@ pub async fn task_names_are_unique_among_live_tasks(store: Arc<dyn Store>) {
     assert_eq!(list_tasks(&*store, None, None).await.total, 1);
 
     create(&*store, paused_task("weekly", at(2))).await;
-    assert_name_taken(
-        store.create_task(&task("weekly", at(3)), &[]).await,
-        "weekly",
-    );
+    assert_name_taken(store.create_task(&task("weekly", at(3)), &[]).await, "weekly");
 
-    store
-        .delete_task(&first.id, at(4))
-        .await
-        .expect("delete_task");
+    store.delete_task(&first.id, at(4)).await.expect("delete_task");
     let reused = create_active(&*store, "nightly", at(5)).await;
     assert_ne!(reused.id, first.id);
     let old = store.get_task(&first.id).await.expect("get_task");
-    assert_eq!(
-        (old.name.as_str(), old.status),
-        ("nightly", TaskStatus::Deleted)
-    );
+    assert_eq!((old.name.as_str(), old.status), ("nightly", TaskStatus::Deleted));
 
     // The live task now holds the name again.
-    assert_name_taken(
-        store.create_task(&task("nightly", at(6)), &[]).await,
-        "nightly",
-    );
+    assert_name_taken(store.create_task(&task("nightly", at(6)), &[]).await, "nightly");
 }
 
 /// `update_task` replaces every mutable field and keeps `created_at`.
@@ -483,15 +423,9 @@ pub async fn update_task_replaces_mutable_fields(store: Arc<dyn Store>) {
 
     let mut expected = u.clone();
     expected.created_at = t.created_at;
-    assert_eq!(
-        store.update_task(&u, None).await.expect("update_task"),
-        expected
-    );
+    assert_eq!(store.update_task(&u, None).await.expect("update_task"), expected);
     assert_eq!(store.get_task(&t.id).await.expect("get_task"), expected);
-    assert_eq!(
-        names(&list_tasks(&*store, None, Some("after")).await),
-        ["after"]
-    );
+    assert_eq!(names(&list_tasks(&*store, None, Some("after")).await), ["after"]);
 
     // Resume, and clear the parameters.
     let mut r = expected.clone();
@@ -506,11 +440,7 @@ pub async fn update_task_replaces_mutable_fields(store: Arc<dyn Store>) {
     create_active(&*store, "before", at(62)).await;
 
     let ghost = task("ghost", at(63));
-    assert_not_found(
-        store.update_task(&ghost, None).await,
-        "task",
-        ghost.id.as_str(),
-    );
+    assert_not_found(store.update_task(&ghost, None).await, "task", ghost.id.as_str());
 }
 
 /// Renaming to the name of another live task is `NameTaken` and changes
@@ -530,20 +460,11 @@ pub async fn update_task_refuses_a_taken_name(store: Arc<dyn Store>) {
     let mut same = b.clone();
     same.max_retry = 5;
     same.updated_at = at(3);
-    assert_eq!(
-        store.update_task(&same, None).await.expect("update_task"),
-        same
-    );
+    assert_eq!(store.update_task(&same, None).await.expect("update_task"), same);
 
     store.delete_task(&a.id, at(4)).await.expect("delete_task");
     renamed.updated_at = at(5);
-    assert_eq!(
-        store
-            .update_task(&renamed, None)
-            .await
-            .expect("update_task"),
-        renamed
-    );
+    assert_eq!(store.update_task(&renamed, None).await.expect("update_task"), renamed);
     // "beta" was released by the rename.
     create_active(&*store, "beta", at(6)).await;
 }
@@ -578,26 +499,14 @@ pub async fn update_task_replaces_assignments_atomically(store: Arc<dyn Store>) 
     u.name = "t2".to_owned();
     u.updated_at = at(4);
     let set = [assignment(&z.id, 5, -1)];
-    assert_eq!(
-        store
-            .update_task(&u, Some(&set))
-            .await
-            .expect("update_task"),
-        u
-    );
-    assert_eq!(
-        store.task_executors(&t.id).await.expect("task_executors"),
-        set
-    );
+    assert_eq!(store.update_task(&u, Some(&set)).await.expect("update_task"), u);
+    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), set);
 
     let mut kept = u.clone();
     kept.max_retry = 8;
     kept.updated_at = at(5);
     store.update_task(&kept, None).await.expect("update_task");
-    assert_eq!(
-        store.task_executors(&t.id).await.expect("task_executors"),
-        set
-    );
+    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), set);
 
     let ghost = ExecutorId::generate();
     let mut refused = kept.clone();
@@ -605,31 +514,16 @@ pub async fn update_task_replaces_assignments_atomically(store: Arc<dyn Store>) 
     refused.max_retry = 1;
     refused.updated_at = at(6);
     let r = store
-        .update_task(
-            &refused,
-            Some(&[assignment(&x.id, 1, 0), assignment(&ghost, 1, 0)]),
-        )
+        .update_task(&refused, Some(&[assignment(&x.id, 1, 0), assignment(&ghost, 1, 0)]))
         .await;
     assert_not_found(r, "executor", ghost.as_str());
     assert_eq!(store.get_task(&t.id).await.expect("get_task"), kept);
-    assert_eq!(
-        store.task_executors(&t.id).await.expect("task_executors"),
-        set
-    );
+    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), set);
 
     let mut cleared = kept.clone();
     cleared.updated_at = at(7);
-    store
-        .update_task(&cleared, Some(&[]))
-        .await
-        .expect("update_task");
-    assert!(
-        store
-            .task_executors(&t.id)
-            .await
-            .expect("task_executors")
-            .is_empty()
-    );
+    store.update_task(&cleared, Some(&[])).await.expect("update_task");
+    assert!(store.task_executors(&t.id).await.expect("task_executors").is_empty());
 }
 
 /// `delete_task` soft-deletes (status `deleted`, `next_run_time` null,
@@ -648,10 +542,7 @@ pub async fn delete_task_soft_deletes(store: Arc<dyn Store>) {
     )
     .await;
 
-    let deleted = store
-        .delete_task(&t.id, at_ms(30_500))
-        .await
-        .expect("delete_task");
+    let deleted = store.delete_task(&t.id, at_ms(30_500)).await.expect("delete_task");
     let mut expected = t.clone();
     expected.status = TaskStatus::Deleted;
     expected.next_run_time = None;
@@ -670,11 +561,7 @@ pub async fn delete_task_soft_deletes(store: Arc<dyn Store>) {
     assert_conflict(store.delete_task(&t.id, at(31)).await);
     assert_eq!(store.get_task(&t.id).await.expect("get_task"), expected);
     let ghost = TaskId::generate();
-    assert_not_found(
-        store.delete_task(&ghost, at(32)).await,
-        "task",
-        ghost.as_str(),
-    );
+    assert_not_found(store.delete_task(&ghost, at(32)).await, "task", ghost.as_str());
 }
 
 /// `active_tasks` returns exactly the active tasks, as stored.
@@ -700,10 +587,7 @@ pub async fn tasks_changed_since_includes_deleted_tasks(store: Arc<dyn Store>) {
     let mid = create_active(&*store, "mid", at(0)).await;
     let new = create_active(&*store, "new", at(5)).await;
     let gone = create_active(&*store, "gone", at(-20)).await;
-    store
-        .delete_task(&gone.id, at(20))
-        .await
-        .expect("delete_task");
+    store.delete_task(&gone.id, at(20)).await.expect("delete_task");
     let edited = create_active(&*store, "edited", at(-30)).await;
     let mut e = edited.clone();
     e.max_retry = 0;
@@ -714,20 +598,11 @@ pub async fn tasks_changed_since_includes_deleted_tasks(store: Arc<dyn Store>) {
         .await
         .expect("set_next_run_time");
 
-    let changed = store
-        .tasks_changed_since(at(0))
-        .await
-        .expect("tasks_changed_since");
+    let changed = store.tasks_changed_since(at(0)).await.expect("tasks_changed_since");
     let got = id_set(&changed, |t: &Task| &t.id);
-    let want: BTreeSet<TaskId> = [&mid.id, &new.id, &gone.id, &edited.id]
-        .into_iter()
-        .cloned()
-        .collect();
+    let want: BTreeSet<TaskId> = [&mid.id, &new.id, &gone.id, &edited.id].into_iter().cloned().collect();
     assert_eq!(got, want);
-    let g = changed
-        .iter()
-        .find(|t| t.id == gone.id)
-        .expect("the deleted task");
+    let g = changed.iter().find(|t| t.id == gone.id).expect("the deleted task");
     assert_eq!(g.status, TaskStatus::Deleted);
 
     assert_eq!(
@@ -758,14 +633,8 @@ pub async fn set_next_run_time_only_for_active_tasks(store: Arc<dyn Store>) {
     let got = store.get_task(&a.id).await.expect("get_task");
     assert_eq!(got.next_run_time, Some(at_ms(120_001)));
     assert_eq!(got.updated_at, a.updated_at);
-    store
-        .set_next_run_time(&a.id, None)
-        .await
-        .expect("set_next_run_time");
-    assert_eq!(
-        store.get_task(&a.id).await.expect("get_task").next_run_time,
-        None
-    );
+    store.set_next_run_time(&a.id, None).await.expect("set_next_run_time");
+    assert_eq!(store.get_task(&a.id).await.expect("get_task").next_run_time, None);
 
     let p = create(&*store, paused_task("paused", at(1))).await;
     store
@@ -809,13 +678,7 @@ pub async fn task_executors_round_trip(store: Arc<dyn Store>) {
     );
 
     let bare = create_active(&*store, "bare", at(4)).await;
-    assert!(
-        store
-            .task_executors(&bare.id)
-            .await
-            .expect("task_executors")
-            .is_empty()
-    );
+    assert!(store.task_executors(&bare.id).await.expect("task_executors").is_empty());
 
     let ghost = TaskId::generate();
     assert_not_found(store.task_executors(&ghost).await, "task", ghost.as_str());
@@ -843,20 +706,14 @@ pub async fn replace_task_executors_checks_every_executor(store: Arc<dyn Store>)
             .expect("replace_task_executors"),
         want
     );
-    assert_eq!(
-        store.task_executors(&t.id).await.expect("task_executors"),
-        want
-    );
+    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), want);
 
     let ghost = ExecutorId::generate();
     let r = store
         .replace_task_executors(&t.id, &[assignment(&x.id, 1, 0), assignment(&ghost, 1, 0)])
         .await;
     assert_not_found(r, "executor", ghost.as_str());
-    assert_eq!(
-        store.task_executors(&t.id).await.expect("task_executors"),
-        want
-    );
+    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), want);
 
     let no_task = TaskId::generate();
     assert_not_found(
@@ -866,15 +723,8 @@ pub async fn replace_task_executors_checks_every_executor(store: Arc<dyn Store>)
     );
 
     store.delete_task(&t.id, at(4)).await.expect("delete_task");
-    assert_conflict(
-        store
-            .replace_task_executors(&t.id, &[assignment(&x.id, 1, 0)])
-            .await,
-    );
-    assert_eq!(
-        store.task_executors(&t.id).await.expect("task_executors"),
-        want
-    );
+    assert_conflict(store.replace_task_executors(&t.id, &[assignment(&x.id, 1, 0)]).await);
+    assert_eq!(store.task_executors(&t.id).await.expect("task_executors"), want);
 
     assert!(
         store
@@ -895,10 +745,7 @@ pub async fn register_executor_creates_then_updates_by_instance_id(store: Arc<dy
     first.health_check_url = Some("http://billing-1.test:9000/hc".to_owned());
     first.metadata = Some(obj(json!({"zone": "a", "cores": 8})));
     let first = register(&*store, first).await;
-    assert_eq!(
-        store.get_executor(&first.id).await.expect("get_executor"),
-        first
-    );
+    assert_eq!(store.get_executor(&first.id).await.expect("get_executor"), first);
 
     store
         .set_executor_status(&first.id, ExecutorStatus::Offline, at(5))
@@ -909,18 +756,12 @@ pub async fn register_executor_creates_then_updates_by_instance_id(store: Arc<dy
         .record_health(&first.id, true, at(9), HealthThresholds::default())
         .await
         .expect("record_health");
-    assert_eq!(
-        (recovering.is_healthy, recovering.health_check_successes),
-        (false, 1)
-    );
+    assert_eq!((recovering.is_healthy, recovering.health_check_successes), (false, 1));
 
     let mut again = executor("billing-v2", "billing-1", at(60));
     again.base_url = "https://billing.example:8443/api".to_owned();
     again.metadata = Some(obj(json!({"zone": "b"})));
-    let (updated, how) = store
-        .register_executor(&again)
-        .await
-        .expect("register_executor");
+    let (updated, how) = store.register_executor(&again).await.expect("register_executor");
     assert_eq!(how, Registered::Updated);
     assert_eq!(updated.id, first.id, "the executor keeps its id");
     assert_eq!(updated.created_at, first.created_at, "and its created_at");
@@ -929,24 +770,13 @@ pub async fn register_executor_creates_then_updates_by_instance_id(store: Arc<dy
     assert_eq!(updated.base_url, "https://billing.example:8443/api");
     assert_eq!(updated.health_check_url, None);
     assert_eq!(updated.metadata, again.metadata);
-    assert_eq!(
-        updated.status,
-        ExecutorStatus::Online,
-        "offline becomes online"
-    );
+    assert_eq!(updated.status, ExecutorStatus::Online, "offline becomes online");
     assert!(updated.is_healthy, "health is reset");
     assert_eq!(updated.health_check_failures, 0);
     assert_eq!(updated.health_check_successes, 0, "both counters restart");
     assert_eq!(updated.updated_at, at(60));
-    assert_eq!(
-        store.get_executor(&first.id).await.expect("get_executor"),
-        updated
-    );
-    assert_not_found(
-        store.get_executor(&again.id).await,
-        "executor",
-        again.id.as_str(),
-    );
+    assert_eq!(store.get_executor(&first.id).await.expect("get_executor"), updated);
+    assert_not_found(store.get_executor(&again.id).await, "executor", again.id.as_str());
     assert_eq!(
         store.all_executors().await.expect("all_executors"),
         vec![updated.clone()]
@@ -996,13 +826,7 @@ pub async fn register_executor_keeps_maintenance_and_resets_health(store: Arc<dy
 /// `get_executor` and `all_executors` return what was registered; an unknown
 /// id is `NotFound`.
 pub async fn get_and_all_executors(store: Arc<dyn Store>) {
-    assert!(
-        store
-            .all_executors()
-            .await
-            .expect("all_executors")
-            .is_empty()
-    );
+    assert!(store.all_executors().await.expect("all_executors").is_empty());
     let mut a = executor("svc-a", "a", at_ms(1_500));
     a.metadata = Some(obj(json!({"labels": {"gpu": true}})));
     let a = register(&*store, a).await;
@@ -1040,10 +864,7 @@ pub async fn list_executors_filters_and_pages(store: Arc<dyn Store>) {
     let list = |filter: ExecutorFilter, page: Page| {
         let store = store.clone();
         async move {
-            let got = store
-                .list_executors(&filter, page)
-                .await
-                .expect("list_executors");
+            let got = store.list_executors(&filter, page).await.expect("list_executors");
             let idx: Vec<usize> = got.items.iter().map(|x| e_index(&x.instance_id)).collect();
             (idx, got.total)
         }
@@ -1111,14 +932,8 @@ pub async fn list_executors_filters_and_pages(store: Arc<dyn Store>) {
         list(ExecutorFilter::default(), Page::new(2, 3)).await,
         (vec![3, 2, 1], 7)
     );
-    assert_eq!(
-        list(ExecutorFilter::default(), Page::new(3, 3)).await,
-        (vec![0], 7)
-    );
-    assert_eq!(
-        list(ExecutorFilter::default(), Page::new(4, 3)).await,
-        (vec![], 7)
-    );
+    assert_eq!(list(ExecutorFilter::default(), Page::new(3, 3)).await, (vec![0], 7));
+    assert_eq!(list(ExecutorFilter::default(), Page::new(4, 3)).await, (vec![], 7));
 }
 
 /// `update_executor` replaces name, URLs, metadata and `updated_at` only.
@@ -1146,18 +961,11 @@ pub async fn update_executor_replaces_descriptive_fields(store: Arc<dyn Store>) 
     want.health_check_url = u.health_check_url.clone();
     want.metadata = None;
     want.updated_at = u.updated_at;
-    assert_eq!(
-        store.update_executor(&u).await.expect("update_executor"),
-        want
-    );
+    assert_eq!(store.update_executor(&u).await.expect("update_executor"), want);
     assert_eq!(store.get_executor(&e.id).await.expect("get_executor"), want);
 
     let ghost = executor("svc", "ghost", at(1));
-    assert_not_found(
-        store.update_executor(&ghost).await,
-        "executor",
-        ghost.id.as_str(),
-    );
+    assert_not_found(store.update_executor(&ghost).await, "executor", ghost.id.as_str());
 }
 
 /// `set_executor_status` sets the status and `updated_at`, nothing else.
@@ -1184,9 +992,7 @@ pub async fn set_executor_status_changes_only_the_status(store: Arc<dyn Store>) 
     }
     let ghost = ExecutorId::generate();
     assert_not_found(
-        store
-            .set_executor_status(&ghost, ExecutorStatus::Offline, at(5))
-            .await,
+        store.set_executor_status(&ghost, ExecutorStatus::Offline, at(5)).await,
         "executor",
         ghost.as_str(),
     );
@@ -1201,10 +1007,7 @@ pub async fn record_health_applies_thresholds(store: Arc<dyn Store>) {
         let store = store.clone();
         let id = e.id.clone();
         async move {
-            let got = store
-                .record_health(&id, ok, t, th)
-                .await
-                .expect("record_health");
+            let got = store.record_health(&id, ok, t, th).await.expect("record_health");
             assert_eq!(store.get_executor(&id).await.expect("get_executor"), got);
             assert_eq!(got.last_health_check, Some(t));
             (got.is_healthy, got.health_check_failures)
@@ -1268,26 +1071,14 @@ pub async fn delete_executor_keeps_execution_history(store: Arc<dyn Store>) {
 
     store.delete_executor(&x.id).await.expect("delete_executor");
     assert_not_found(store.get_executor(&x.id).await, "executor", x.id.as_str());
-    assert_eq!(
-        store.all_executors().await.expect("all_executors"),
-        vec![y.clone()]
-    );
+    assert_eq!(store.all_executors().await.expect("all_executors"), vec![y.clone()]);
 
     for before in [&done, &running] {
         let mut want = before.clone();
         want.executor_id = None;
-        assert_eq!(
-            store
-                .get_execution(&before.id)
-                .await
-                .expect("get_execution"),
-            want
-        );
+        assert_eq!(store.get_execution(&before.id).await.expect("get_execution"), want);
     }
-    assert_eq!(
-        store.get_execution(&on_y.id).await.expect("get_execution"),
-        on_y
-    );
+    assert_eq!(store.get_execution(&on_y.id).await.expect("get_execution"), on_y);
     let by_x = ExecutionFilter {
         executor_id: Some(x.id.clone()),
         ..ExecutionFilter::default()
@@ -1301,10 +1092,7 @@ pub async fn delete_executor_keeps_execution_history(store: Arc<dyn Store>) {
     assert_eq!(counts.get(&x.id).copied().unwrap_or(0), 0);
 
     assert_eq!(
-        store
-            .task_executors(&both.id)
-            .await
-            .expect("task_executors"),
+        store.task_executors(&both.id).await.expect("task_executors"),
         vec![assignment(&y.id, 3, 1)]
     );
     assert!(
@@ -1319,16 +1107,9 @@ pub async fn delete_executor_keeps_execution_history(store: Arc<dyn Store>) {
         .dispatch_candidates(&only_x.id)
         .await
         .expect("dispatch_candidates");
-    assert_eq!(
-        c.iter().map(|c| &c.executor.id).collect::<Vec<_>>(),
-        [&y.id]
-    );
+    assert_eq!(c.iter().map(|c| &c.executor.id).collect::<Vec<_>>(), [&y.id]);
 
-    assert_not_found(
-        store.delete_executor(&x.id).await,
-        "executor",
-        x.id.as_str(),
-    );
+    assert_not_found(store.delete_executor(&x.id).await, "executor", x.id.as_str());
     let (again, how) = store
         .register_executor(&executor("svc", "x", at(7)))
         .await
@@ -1369,10 +1150,7 @@ pub async fn dispatch_candidates_use_assignments_when_present(store: Arc<dyn Sto
         )
         .await
         .expect("create_task");
-    let got = store
-        .dispatch_candidates(&t.id)
-        .await
-        .expect("dispatch_candidates");
+    let got = store.dispatch_candidates(&t.id).await.expect("dispatch_candidates");
     let mut want = vec![
         Candidate {
             executor: store.get_executor(&e[3].id).await.expect("get_executor"),
@@ -1391,10 +1169,7 @@ pub async fn dispatch_candidates_use_assignments_when_present(store: Arc<dyn Sto
     // Assigned only to unavailable executors: no candidate at all.
     let stuck = task("stuck", at(21));
     store
-        .create_task(
-            &stuck,
-            &[assignment(&e[0].id, 1, 0), assignment(&e[2].id, 1, 0)],
-        )
+        .create_task(&stuck, &[assignment(&e[0].id, 1, 0), assignment(&e[2].id, 1, 0)])
         .await
         .expect("create_task");
     assert!(
@@ -1412,14 +1187,8 @@ pub async fn dispatch_candidates_use_assignments_when_present(store: Arc<dyn Sto
             .await
             .expect("record_health");
     }
-    let got = store
-        .dispatch_candidates(&stuck.id)
-        .await
-        .expect("dispatch_candidates");
-    assert_eq!(
-        got.iter().map(|c| &c.executor.id).collect::<Vec<_>>(),
-        [&e[2].id]
-    );
+    let got = store.dispatch_candidates(&stuck.id).await.expect("dispatch_candidates");
+    assert_eq!(got.iter().map(|c| &c.executor.id).collect::<Vec<_>>(), [&e[2].id]);
 }
 
 /// Without assignments, every online and healthy executor is a candidate, by
@@ -1444,10 +1213,7 @@ pub async fn dispatch_candidates_default_to_every_available_executor(store: Arc<
         .expect("set_executor_status");
     make_unhealthy(&*store, &e[3].id, at(11)).await;
 
-    let got = store
-        .dispatch_candidates(&t.id)
-        .await
-        .expect("dispatch_candidates");
+    let got = store.dispatch_candidates(&t.id).await.expect("dispatch_candidates");
     let mut want = Vec::new();
     for i in [0, 2, 4] {
         want.push(Candidate {
@@ -1464,10 +1230,7 @@ pub async fn dispatch_candidates_default_to_every_available_executor(store: Arc<
         .replace_task_executors(&t.id, &[assignment(&e[4].id, 9, 3)])
         .await
         .expect("replace_task_executors");
-    let got = store
-        .dispatch_candidates(&t.id)
-        .await
-        .expect("dispatch_candidates");
+    let got = store.dispatch_candidates(&t.id).await.expect("dispatch_candidates");
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].weight, got[0].priority), (9, 3));
     store
@@ -1475,10 +1238,7 @@ pub async fn dispatch_candidates_default_to_every_available_executor(store: Arc<
         .await
         .expect("replace_task_executors");
     assert_eq!(
-        store
-            .dispatch_candidates(&t.id)
-            .await
-            .expect("dispatch_candidates"),
+        store.dispatch_candidates(&t.id).await.expect("dispatch_candidates"),
         want
     );
 }
@@ -1522,14 +1282,9 @@ pub async fn running_counts_per_executor(store: Arc<dyn Store>) {
     .await;
 
     let ids = [x.id.clone(), y.id.clone(), z.id.clone()];
-    let count = |m: &std::collections::HashMap<ExecutorId, u64>, id: &ExecutorId| {
-        m.get(id).copied().unwrap_or(0)
-    };
+    let count = |m: &std::collections::HashMap<ExecutorId, u64>, id: &ExecutorId| m.get(id).copied().unwrap_or(0);
     let got = store.running_counts(&ids).await.expect("running_counts");
-    assert_eq!(
-        (count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)),
-        (2, 1, 0)
-    );
+    assert_eq!((count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)), (2, 1, 0));
 
     store
         .update_execution(
@@ -1544,19 +1299,13 @@ pub async fn running_counts_per_executor(store: Arc<dyn Store>) {
         .await
         .expect("update_execution");
     let got = store.running_counts(&ids).await.expect("running_counts");
-    assert_eq!(
-        (count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)),
-        (1, 1, 0)
-    );
+    assert_eq!((count(&got, &x.id), count(&got, &y.id), count(&got, &z.id)), (1, 1, 0));
     let only_y = store
         .running_counts(std::slice::from_ref(&y.id))
         .await
         .expect("running_counts");
     assert_eq!(count(&only_y, &y.id), 1);
-    assert!(
-        only_y.keys().all(|k| k == &y.id),
-        "only the executors asked for"
-    );
+    assert!(only_y.keys().all(|k| k == &y.id), "only the executors asked for");
 }
 
 // ---- executions ----------------------------------------------------------------
@@ -1568,16 +1317,10 @@ pub async fn claim_fire_refuses_a_second_fire_of_the_same_instant(store: Arc<dyn
     let b = create_active(&*store, "b", at(0)).await;
     let first = execution(&a.id, TriggerType::Schedule, at(60));
     assert_eq!(
-        store
-            .claim_fire(&first, Some(at(120)))
-            .await
-            .expect("claim_fire"),
+        store.claim_fire(&first, Some(at(120))).await.expect("claim_fire"),
         first
     );
-    assert_eq!(
-        store.get_execution(&first.id).await.expect("get_execution"),
-        first
-    );
+    assert_eq!(store.get_execution(&first.id).await.expect("get_execution"), first);
     assert_eq!(
         store.get_task(&a.id).await.expect("get_task").next_run_time,
         Some(at(120))
@@ -1594,11 +1337,7 @@ pub async fn claim_fire_refuses_a_second_fire_of_the_same_instant(store: Arc<dyn
         }
         other => panic!("expected AlreadyFired, got {other:?}"),
     }
-    assert_not_found(
-        store.get_execution(&second.id).await,
-        "execution",
-        second.id.as_str(),
-    );
+    assert_not_found(store.get_execution(&second.id).await, "execution", second.id.as_str());
     assert_eq!(
         store.get_task(&a.id).await.expect("get_task").next_run_time,
         Some(at(120)),
@@ -1608,15 +1347,9 @@ pub async fn claim_fire_refuses_a_second_fire_of_the_same_instant(store: Arc<dyn
 
     // One millisecond later is another instant; another task is another fire.
     let later = execution(&a.id, TriggerType::Schedule, at_ms(60_001));
-    store
-        .claim_fire(&later, Some(at(120)))
-        .await
-        .expect("claim_fire");
+    store.claim_fire(&later, Some(at(120))).await.expect("claim_fire");
     let other_task = execution(&b.id, TriggerType::Schedule, at(60));
-    store
-        .claim_fire(&other_task, Some(at(120)))
-        .await
-        .expect("claim_fire");
+    store.claim_fire(&other_task, Some(at(120))).await.expect("claim_fire");
     assert_eq!(list_executions(&*store, of_task(&a.id)).await.total, 2);
 }
 
@@ -1626,10 +1359,7 @@ pub async fn claim_fire_ignores_manual_executions(store: Arc<dyn Store>) {
     let t = create_active(&*store, "t", at(0)).await;
     insert(&*store, execution(&t.id, TriggerType::Manual, at(60))).await;
     let fire = execution(&t.id, TriggerType::Schedule, at(60));
-    store
-        .claim_fire(&fire, Some(at(120)))
-        .await
-        .expect("claim_fire");
+    store.claim_fire(&fire, Some(at(120))).await.expect("claim_fire");
     insert(&*store, execution(&t.id, TriggerType::Manual, at(60))).await;
     insert(&*store, execution(&t.id, TriggerType::Manual, at(60))).await;
     assert_eq!(list_executions(&*store, of_task(&t.id)).await.total, 4);
@@ -1645,10 +1375,7 @@ pub async fn claim_fire_ignores_manual_executions(store: Arc<dyn Store>) {
 pub async fn claim_fire_sets_next_run_time_only_for_active_tasks(store: Arc<dyn Store>) {
     let p = create(&*store, paused_task("paused", at(0))).await;
     store
-        .claim_fire(
-            &execution(&p.id, TriggerType::Schedule, at(60)),
-            Some(at(120)),
-        )
+        .claim_fire(&execution(&p.id, TriggerType::Schedule, at(60)), Some(at(120)))
         .await
         .expect("claim_fire");
     assert_eq!(store.get_task(&p.id).await.expect("get_task"), p);
@@ -1678,9 +1405,7 @@ pub async fn claim_fire_is_exclusive_under_concurrency(store: Arc<dyn Store>) {
             let e = execution(&t.id, TriggerType::Schedule, instant);
             handles.push(tokio::spawn(async move {
                 barrier.wait().await;
-                store
-                    .claim_fire(&e, Some(instant + Duration::seconds(60)))
-                    .await
+                store.claim_fire(&e, Some(instant + Duration::seconds(60))).await
             }));
         }
         let mut won = Vec::new();
@@ -1732,24 +1457,14 @@ pub async fn insert_and_get_execution_round_trip(store: Arc<dyn Store>) {
         callback_token: Some("tok-123".to_owned()),
     };
     insert(&*store, full.clone()).await;
-    assert_eq!(
-        store.get_execution(&full.id).await.expect("get_execution"),
-        full
-    );
+    assert_eq!(store.get_execution(&full.id).await.expect("get_execution"), full);
 
     let bare = execution(&t.id, TriggerType::Schedule, at(5));
     store.claim_fire(&bare, None).await.expect("claim_fire");
-    assert_eq!(
-        store.get_execution(&bare.id).await.expect("get_execution"),
-        bare
-    );
+    assert_eq!(store.get_execution(&bare.id).await.expect("get_execution"), bare);
 
     let ghost = ExecutionId::generate();
-    assert_not_found(
-        store.get_execution(&ghost).await,
-        "execution",
-        ghost.as_str(),
-    );
+    assert_not_found(store.get_execution(&ghost).await, "execution", ghost.as_str());
 }
 
 /// `list_executions` filters by task, executor, status and an inclusive
@@ -1769,11 +1484,7 @@ pub async fn list_executions_filters(store: Arc<dyn Store>) {
         execution_in(&a.id, at(10), ExecutionStatus::Failed, Some(&y.id)),
     )
     .await;
-    let a3 = insert(
-        &*store,
-        execution_in(&a.id, at(20), ExecutionStatus::Pending, None),
-    )
-    .await;
+    let a3 = insert(&*store, execution_in(&a.id, at(20), ExecutionStatus::Pending, None)).await;
     let b1 = insert(
         &*store,
         execution_in(&b.id, at(15), ExecutionStatus::Running, Some(&x.id)),
@@ -1929,11 +1640,7 @@ pub async fn list_executions_pages_newest_first(store: Arc<dyn Store>) {
     let u = create_active(&*store, "ties", at(0)).await;
     let mut tied = Vec::new();
     for _ in 0..3 {
-        tied.push(
-            insert(&*store, execution(&u.id, TriggerType::Manual, at(5)))
-                .await
-                .id,
-        );
+        tied.push(insert(&*store, execution(&u.id, TriggerType::Manual, at(5))).await.id);
     }
     tied.sort();
     tied.reverse();
@@ -1968,10 +1675,7 @@ pub async fn update_execution_applies_the_change(store: Arc<dyn Store>) {
     let mut want = e.clone();
     send.apply_to(&mut want);
     assert_eq!(got, want);
-    assert_eq!(
-        store.get_execution(&e.id).await.expect("get_execution"),
-        want
-    );
+    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), want);
 
     let accept = ExecutionChange {
         status: Some(ExecutionStatus::Running),
@@ -2018,18 +1722,14 @@ pub async fn update_execution_applies_the_change(store: Arc<dyn Store>) {
         result: Some(None),
         ..ExecutionChange::default()
     };
-    let guard =
-        ExecutionGuard::status_in(&[ExecutionStatus::Pending, ExecutionStatus::Running]).attempt(1);
+    let guard = ExecutionGuard::status_in(&[ExecutionStatus::Pending, ExecutionStatus::Running]).attempt(1);
     let got = store
         .update_execution(&e.id, &guard, &finish)
         .await
         .expect("update_execution");
     finish.apply_to(&mut want);
     assert_eq!(got, want);
-    assert_eq!(
-        store.get_execution(&e.id).await.expect("get_execution"),
-        want
-    );
+    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), want);
     assert_eq!(want.parameters, Some(json!({"p": 1})));
     assert_eq!(want.scheduled_time, at(60));
 }
@@ -2071,10 +1771,7 @@ pub async fn update_execution_guard_checks_status_attempt_and_dispatch(store: Ar
             .update_execution(&e.id, &pending().attempt(0).dispatched(false), &change)
             .await,
     );
-    assert_eq!(
-        store.get_execution(&e.id).await.expect("get_execution"),
-        sent
-    );
+    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), sent);
     let got = store
         .update_execution(
             &e.id,
@@ -2120,11 +1817,7 @@ pub async fn update_execution_never_overwrites_a_final_state(store: Arc<dyn Stor
     }
 
     // Reaching a final state through the store closes it as well.
-    let e = insert(
-        &*store,
-        execution_in(&t.id, at(600), ExecutionStatus::Running, None),
-    )
-    .await;
+    let e = insert(&*store, execution_in(&t.id, at(600), ExecutionStatus::Running, None)).await;
     let cancel = ExecutionChange {
         status: Some(ExecutionStatus::Cancelled),
         end_time: Some(Some(at(601))),
@@ -2139,10 +1832,7 @@ pub async fn update_execution_never_overwrites_a_final_state(store: Arc<dyn Stor
         ..ExecutionChange::default()
     };
     assert_conflict(store.update_execution(&e.id, &everything, &success).await);
-    assert_eq!(
-        store.get_execution(&e.id).await.expect("get_execution"),
-        done
-    );
+    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), done);
 }
 
 /// `append_log` starts the logs or joins them to earlier logs with `\n`.
@@ -2170,14 +1860,8 @@ pub async fn update_execution_appends_logs_with_newlines(store: Arc<dyn Store>) 
         .update_execution(&e.id, &any, &log("multi\nline"))
         .await
         .expect("update_execution");
-    assert_eq!(
-        got.logs.as_deref(),
-        Some("first\nsecond: ✓ ünïcode\nmulti\nline")
-    );
-    assert_eq!(
-        store.get_execution(&e.id).await.expect("get_execution"),
-        got
-    );
+    assert_eq!(got.logs.as_deref(), Some("first\nsecond: ✓ ünïcode\nmulti\nline"));
+    assert_eq!(store.get_execution(&e.id).await.expect("get_execution"), got);
 
     let mut pre = execution(&t.id, TriggerType::Manual, at(2));
     pre.logs = Some("from the start".to_owned());
@@ -2206,11 +1890,7 @@ pub async fn update_execution_not_found_vs_conflict(store: Arc<dyn Store>) {
     );
     assert_conflict(
         store
-            .update_execution(
-                &e.id,
-                &ExecutionGuard::status_in(&[ExecutionStatus::Running]),
-                &change,
-            )
+            .update_execution(&e.id, &ExecutionGuard::status_in(&[ExecutionStatus::Running]), &change)
             .await,
     );
 }
@@ -2248,10 +1928,7 @@ pub async fn update_execution_is_exclusive_under_concurrency(store: Arc<dyn Stor
     assert_eq!(won, 1);
     let got = store.get_execution(&e.id).await.expect("get_execution");
     let logs = got.logs.expect("the winner's log line");
-    assert!(
-        logs.starts_with("sent by ") && !logs.contains('\n'),
-        "{logs:?}"
-    );
+    assert!(logs.starts_with("sent by ") && !logs.contains('\n'), "{logs:?}");
 }
 
 /// `task_activity` counts the task's `pending` and `running` executions.
@@ -2264,49 +1941,16 @@ pub async fn task_activity_counts_pending_and_running(store: Arc<dyn Store>) {
     };
     assert_eq!(activity(t.id.clone()).await, TaskActivity::default());
 
-    let p1 = insert(
-        &*store,
-        execution_in(&t.id, at(1), ExecutionStatus::Pending, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(2), ExecutionStatus::Pending, None),
-    )
-    .await;
-    let r1 = insert(
-        &*store,
-        execution_in(&t.id, at(3), ExecutionStatus::Running, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(4), ExecutionStatus::Success, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(5), ExecutionStatus::Skipped, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&other.id, at(6), ExecutionStatus::Running, None),
-    )
-    .await;
-    assert_eq!(
-        activity(t.id.clone()).await,
-        TaskActivity {
-            pending: 2,
-            running: 1
-        }
-    );
+    let p1 = insert(&*store, execution_in(&t.id, at(1), ExecutionStatus::Pending, None)).await;
+    insert(&*store, execution_in(&t.id, at(2), ExecutionStatus::Pending, None)).await;
+    let r1 = insert(&*store, execution_in(&t.id, at(3), ExecutionStatus::Running, None)).await;
+    insert(&*store, execution_in(&t.id, at(4), ExecutionStatus::Success, None)).await;
+    insert(&*store, execution_in(&t.id, at(5), ExecutionStatus::Skipped, None)).await;
+    insert(&*store, execution_in(&other.id, at(6), ExecutionStatus::Running, None)).await;
+    assert_eq!(activity(t.id.clone()).await, TaskActivity { pending: 2, running: 1 });
     assert_eq!(
         activity(other.id.clone()).await,
-        TaskActivity {
-            pending: 0,
-            running: 1
-        }
+        TaskActivity { pending: 0, running: 1 }
     );
 
     let to = |s: ExecutionStatus| ExecutionChange {
@@ -2318,13 +1962,7 @@ pub async fn task_activity_counts_pending_and_running(store: Arc<dyn Store>) {
         .update_execution(&p1.id, &any, &to(ExecutionStatus::Running))
         .await
         .expect("update_execution");
-    assert_eq!(
-        activity(t.id.clone()).await,
-        TaskActivity {
-            pending: 1,
-            running: 2
-        }
-    );
+    assert_eq!(activity(t.id.clone()).await, TaskActivity { pending: 1, running: 2 });
     store
         .update_execution(&r1.id, &any, &to(ExecutionStatus::Timeout))
         .await
@@ -2333,13 +1971,7 @@ pub async fn task_activity_counts_pending_and_running(store: Arc<dyn Store>) {
         .update_execution(&p1.id, &any, &to(ExecutionStatus::Pending))
         .await
         .expect("update_execution");
-    assert_eq!(
-        activity(t.id.clone()).await,
-        TaskActivity {
-            pending: 2,
-            running: 0
-        }
-    );
+    assert_eq!(activity(t.id.clone()).await, TaskActivity { pending: 2, running: 0 });
 }
 
 /// `due_executions`: `pending`, not sent, `next_attempt_at` null or `<= now`,
@@ -2360,37 +1992,20 @@ pub async fn due_executions_are_pending_undispatched_and_ripe(store: Arc<dyn Sto
     let mut sent = pending(7, 40, None);
     sent.dispatched_at = Some(at(41));
     insert(&*store, sent).await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(8), ExecutionStatus::Running, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(9), ExecutionStatus::Success, None),
-    )
-    .await;
+    insert(&*store, execution_in(&t.id, at(8), ExecutionStatus::Running, None)).await;
+    insert(&*store, execution_in(&t.id, at(9), ExecutionStatus::Success, None)).await;
     let mut failed = execution_in(&t.id, at(10), ExecutionStatus::Failed, None);
     failed.dispatched_at = None;
     insert(&*store, failed).await;
     let d7 = insert(&*store, pending(11, 10, Some(at(50)))).await;
 
-    let due = store
-        .due_executions(now, 100)
-        .await
-        .expect("due_executions");
-    assert_eq!(
-        execution_ids(&due),
-        [d1.id.clone(), d7.id.clone(), d2.id.clone()]
-    );
+    let due = store.due_executions(now, 100).await.expect("due_executions");
+    assert_eq!(execution_ids(&due), [d1.id.clone(), d7.id.clone(), d2.id.clone()]);
     assert_eq!(due[0], d1);
     let two = store.due_executions(now, 2).await.expect("due_executions");
     assert_eq!(execution_ids(&two), [d1.id.clone(), d7.id.clone()]);
 
-    let later = store
-        .due_executions(at_ms(100_001), 100)
-        .await
-        .expect("due_executions");
+    let later = store.due_executions(at_ms(100_001), 100).await.expect("due_executions");
     assert!(later.iter().any(|e| e.id == d3.id));
     assert_eq!(later.len(), 4);
 
@@ -2406,10 +2021,7 @@ pub async fn due_executions_are_pending_undispatched_and_ripe(store: Arc<dyn Sto
         )
         .await
         .expect("update_execution");
-    let due = store
-        .due_executions(now, 100)
-        .await
-        .expect("due_executions");
+    let due = store.due_executions(now, 100).await.expect("due_executions");
     assert_eq!(execution_ids(&due), [d7.id.clone(), d2.id.clone()]);
 }
 
@@ -2424,30 +2036,16 @@ pub async fn unanswered_executions_are_pending_and_dispatched(store: Arc<dyn Sto
         want.insert(insert(&*store, e).await.id);
     }
     insert(&*store, execution(&t.id, TriggerType::Manual, at(10))).await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(11), ExecutionStatus::Running, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(12), ExecutionStatus::Failed, None),
-    )
-    .await;
+    insert(&*store, execution_in(&t.id, at(11), ExecutionStatus::Running, None)).await;
+    insert(&*store, execution_in(&t.id, at(12), ExecutionStatus::Failed, None)).await;
 
-    let got = store
-        .unanswered_executions(100)
-        .await
-        .expect("unanswered_executions");
+    let got = store.unanswered_executions(100).await.expect("unanswered_executions");
     assert_eq!(id_set(&got, |e: &Execution| &e.id), want);
     assert!(
         got.iter()
             .all(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_some())
     );
-    let two = store
-        .unanswered_executions(2)
-        .await
-        .expect("unanswered_executions");
+    let two = store.unanswered_executions(2).await.expect("unanswered_executions");
     assert_eq!(two.len(), 2);
     assert!(two.iter().all(|e| want.contains(&e.id)));
 }
@@ -2462,48 +2060,22 @@ pub async fn overdue_executions_are_unfinished_past_their_deadline(store: Arc<dy
         e.timeout_at = deadline;
         e
     };
-    let o2 = insert(
-        &*store,
-        with_deadline(1, ExecutionStatus::Running, Some(now)),
-    )
-    .await;
-    let o1 = insert(
-        &*store,
-        with_deadline(2, ExecutionStatus::Pending, Some(at(90))),
-    )
-    .await;
+    let o2 = insert(&*store, with_deadline(1, ExecutionStatus::Running, Some(now))).await;
+    let o1 = insert(&*store, with_deadline(2, ExecutionStatus::Pending, Some(at(90)))).await;
     insert(
         &*store,
         with_deadline(3, ExecutionStatus::Running, Some(at_ms(100_001))),
     )
     .await;
-    insert(
-        &*store,
-        with_deadline(4, ExecutionStatus::Success, Some(at(50))),
-    )
-    .await;
+    insert(&*store, with_deadline(4, ExecutionStatus::Success, Some(at(50)))).await;
     insert(&*store, with_deadline(5, ExecutionStatus::Running, None)).await;
-    insert(
-        &*store,
-        with_deadline(6, ExecutionStatus::Timeout, Some(at(10))),
-    )
-    .await;
-    insert(
-        &*store,
-        with_deadline(7, ExecutionStatus::Cancelled, Some(at(10))),
-    )
-    .await;
+    insert(&*store, with_deadline(6, ExecutionStatus::Timeout, Some(at(10)))).await;
+    insert(&*store, with_deadline(7, ExecutionStatus::Cancelled, Some(at(10)))).await;
 
-    let got = store
-        .overdue_executions(now, 100)
-        .await
-        .expect("overdue_executions");
+    let got = store.overdue_executions(now, 100).await.expect("overdue_executions");
     assert_eq!(execution_ids(&got), [o1.id.clone(), o2.id.clone()]);
     assert_eq!(got[0], o1);
-    let one = store
-        .overdue_executions(now, 1)
-        .await
-        .expect("overdue_executions");
+    let one = store.overdue_executions(now, 1).await.expect("overdue_executions");
     assert_eq!(execution_ids(&one), std::slice::from_ref(&o1.id));
 
     store
@@ -2552,64 +2124,36 @@ pub async fn lb_state_is_a_versioned_compare_and_set(store: Arc<dyn Store>) {
     let u = create_active(&*store, "u", at(0)).await;
     let rr = "round_robin";
     assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), None);
-    assert_conflict(
-        store
-            .put_lb_state(&t.id, rr, Some(1), &json!({"next": 0}))
-            .await,
-    );
+    assert_conflict(store.put_lb_state(&t.id, rr, Some(1), &json!({"next": 0})).await);
     assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), None);
 
     let v1 = json!({"next": 1, "bound": "e-1"});
-    store
-        .put_lb_state(&t.id, rr, None, &v1)
-        .await
-        .expect("put_lb_state");
-    let s1 = store
-        .lb_state(&t.id, rr)
-        .await
-        .expect("lb_state")
-        .expect("written");
+    store.put_lb_state(&t.id, rr, None, &v1).await.expect("put_lb_state");
+    let s1 = store.lb_state(&t.id, rr).await.expect("lb_state").expect("written");
     assert_eq!(s1.value, v1);
 
-    assert_conflict(
-        store
-            .put_lb_state(&t.id, rr, None, &json!({"next": 9}))
-            .await,
-    );
+    assert_conflict(store.put_lb_state(&t.id, rr, None, &json!({"next": 9})).await);
     assert_conflict(
         store
             .put_lb_state(&t.id, rr, Some(s1.version + 1), &json!({"next": 9}))
             .await,
     );
-    assert_eq!(
-        store.lb_state(&t.id, rr).await.expect("lb_state"),
-        Some(s1.clone())
-    );
+    assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), Some(s1.clone()));
 
     let v2 = json!({"weights": {"a": 3, "b": -2}, "list": [1, 2, 3]});
     store
         .put_lb_state(&t.id, rr, Some(s1.version), &v2)
         .await
         .expect("put_lb_state");
-    let s2 = store
-        .lb_state(&t.id, rr)
-        .await
-        .expect("lb_state")
-        .expect("written");
+    let s2 = store.lb_state(&t.id, rr).await.expect("lb_state").expect("written");
     assert_eq!(s2.value, v2);
     assert_eq!(s2.version, s1.version + 1);
     // The stale version loses.
     assert_conflict(store.put_lb_state(&t.id, rr, Some(s1.version), &v1).await);
-    assert_eq!(
-        store.lb_state(&t.id, rr).await.expect("lb_state"),
-        Some(s2.clone())
-    );
+    assert_eq!(store.lb_state(&t.id, rr).await.expect("lb_state"), Some(s2.clone()));
 
     // Other strategies and other tasks have their own state.
-    assert_eq!(
-        store.lb_state(&t.id, "sticky").await.expect("lb_state"),
-        None
-    );
+    assert_eq!(store.lb_state(&t.id, "sticky").await.expect("lb_state"), None);
     assert_eq!(store.lb_state(&u.id, rr).await.expect("lb_state"), None);
     store
         .put_lb_state(&t.id, "sticky", None, &json!("e-2"))
@@ -2627,11 +2171,7 @@ pub async fn lb_state_is_a_versioned_compare_and_set(store: Arc<dyn Store>) {
 
     // Racing writers with the same expected version: exactly one wins.
     const CONTENDERS: usize = 16;
-    let current = store
-        .lb_state(&u.id, rr)
-        .await
-        .expect("lb_state")
-        .map(|s| s.version);
+    let current = store.lb_state(&u.id, rr).await.expect("lb_state").map(|s| s.version);
     store
         .put_lb_state(&u.id, rr, current, &json!(0))
         .await
@@ -2648,9 +2188,7 @@ pub async fn lb_state_is_a_versioned_compare_and_set(store: Arc<dyn Store>) {
         let (store, barrier, id) = (store.clone(), barrier.clone(), u.id.clone());
         handles.push(tokio::spawn(async move {
             barrier.wait().await;
-            store
-                .put_lb_state(&id, rr, Some(base_version), &json!(i))
-                .await
+            store.put_lb_state(&id, rr, Some(base_version), &json!(i)).await
         }));
     }
     let mut won = 0;
@@ -2662,11 +2200,7 @@ pub async fn lb_state_is_a_versioned_compare_and_set(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(won, 1);
-    let s = store
-        .lb_state(&u.id, rr)
-        .await
-        .expect("lb_state")
-        .expect("written");
+    let s = store.lb_state(&u.id, rr).await.expect("lb_state").expect("written");
     assert_eq!(s.version, base_version + 1);
 }
 
@@ -2727,17 +2261,9 @@ pub async fn execution_counts_add_up(store: Arc<dyn Store>) {
     };
     insert(&*store, finished(0, ExecutionStatus::Success, Some(1_000))).await;
     insert(&*store, finished(10, ExecutionStatus::Success, Some(2_000))).await;
-    insert(
-        &*store,
-        finished(100, ExecutionStatus::Success, Some(3_500)),
-    )
-    .await;
+    insert(&*store, finished(100, ExecutionStatus::Success, Some(3_500))).await;
     insert(&*store, finished(20, ExecutionStatus::Failed, Some(500))).await;
-    insert(
-        &*store,
-        finished(30, ExecutionStatus::Timeout, Some(10_001)),
-    )
-    .await;
+    insert(&*store, finished(30, ExecutionStatus::Timeout, Some(10_001))).await;
     insert(&*store, finished(40, ExecutionStatus::Cancelled, None)).await;
     // Outside the window, or another task's.
     insert(&*store, finished(-1, ExecutionStatus::Success, Some(1))).await;
@@ -2746,16 +2272,9 @@ pub async fn execution_counts_add_up(store: Arc<dyn Store>) {
         execution_in(&t.id, at_ms(100_001), ExecutionStatus::Failed, None),
     )
     .await;
-    insert(
-        &*store,
-        execution_in(&other.id, at(50), ExecutionStatus::Success, None),
-    )
-    .await;
+    insert(&*store, execution_in(&other.id, at(50), ExecutionStatus::Success, None)).await;
 
-    let c = store
-        .execution_counts(&t.id, from, to)
-        .await
-        .expect("execution_counts");
+    let c = store.execution_counts(&t.id, from, to).await.expect("execution_counts");
     assert_eq!(
         c,
         StatusCounts {
@@ -2775,15 +2294,8 @@ pub async fn execution_counts_add_up(store: Arc<dyn Store>) {
     let mut running = execution_in(&t.id, at(60), ExecutionStatus::Running, None);
     running.end_time = None;
     insert(&*store, running).await;
-    insert(
-        &*store,
-        execution_in(&t.id, at(70), ExecutionStatus::Pending, None),
-    )
-    .await;
-    let c = store
-        .execution_counts(&t.id, from, to)
-        .await
-        .expect("execution_counts");
+    insert(&*store, execution_in(&t.id, at(70), ExecutionStatus::Pending, None)).await;
+    let c = store.execution_counts(&t.id, from, to).await.expect("execution_counts");
     assert_eq!(
         (c.total, c.skipped, c.duration_count, c.duration_ms_sum),
         (9, 1, 5, 17_001)
@@ -2836,12 +2348,7 @@ pub async fn daily_counts_split_by_utc_date(store: Arc<dyn Store>) {
     put(utc(2026, 3, 5, 0, 0, 0), ExecutionStatus::Success).await;
     insert(
         &*store,
-        execution_in(
-            &other.id,
-            utc(2026, 3, 3, 12, 0, 0),
-            ExecutionStatus::Success,
-            None,
-        ),
+        execution_in(&other.id, utc(2026, 3, 3, 12, 0, 0), ExecutionStatus::Success, None),
     )
     .await;
 
@@ -2855,10 +2362,7 @@ pub async fn daily_counts_split_by_utc_date(store: Arc<dyn Store>) {
     let from = utc(2026, 3, 1, 0, 0, 0);
     let to = utc(2026, 3, 4, 23, 59, 59) + Duration::milliseconds(999);
     assert_eq!(
-        store
-            .daily_counts(&t.id, from, to)
-            .await
-            .expect("daily_counts"),
+        store.daily_counts(&t.id, from, to).await.expect("daily_counts"),
         vec![day(1, 1, 1, 0, 0), day(2, 4, 0, 1, 1), day(4, 2, 1, 1, 0)]
     );
     // Both ends inclusive, at millisecond precision.
@@ -2919,29 +2423,13 @@ pub async fn system_counts_reflect_the_store(store: Arc<dyn Store>) {
     let d = create_active(&*store, "d", at(0)).await;
     store.delete_task(&d.id, at(1)).await.expect("delete_task");
 
-    insert(
-        &*store,
-        execution_in(&a.id, at(20), ExecutionStatus::Pending, None),
-    )
-    .await;
+    insert(&*store, execution_in(&a.id, at(20), ExecutionStatus::Pending, None)).await;
     let mut sent = execution_in(&a.id, at(21), ExecutionStatus::Pending, None);
     sent.dispatched_at = Some(at(22));
     insert(&*store, sent).await;
-    insert(
-        &*store,
-        execution_in(&a.id, at(23), ExecutionStatus::Running, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&a.id, at(24), ExecutionStatus::Success, None),
-    )
-    .await;
-    insert(
-        &*store,
-        execution_in(&d.id, at(25), ExecutionStatus::Failed, None),
-    )
-    .await;
+    insert(&*store, execution_in(&a.id, at(23), ExecutionStatus::Running, None)).await;
+    insert(&*store, execution_in(&a.id, at(24), ExecutionStatus::Success, None)).await;
+    insert(&*store, execution_in(&d.id, at(25), ExecutionStatus::Failed, None)).await;
 
     assert_eq!(
         store.system_counts().await.expect("system_counts"),
@@ -2963,13 +2451,7 @@ pub async fn system_counts_reflect_the_store(store: Arc<dyn Store>) {
 /// Instance rows are upserted by `instance_id`, listed by `instance_id`, and
 /// removed (removing an unknown one is no error).
 pub async fn scheduler_instances_upsert_list_remove(store: Arc<dyn Store>) {
-    assert!(
-        store
-            .list_instances()
-            .await
-            .expect("list_instances")
-            .is_empty()
-    );
+    assert!(store.list_instances().await.expect("list_instances").is_empty());
     let b = SchedulerInstance {
         instance_id: "node-b".to_owned(),
         hostname: "host-b".to_owned(),
@@ -3000,14 +2482,8 @@ pub async fn scheduler_instances_upsert_list_remove(store: Arc<dyn Store>) {
         vec![a.clone(), b.clone()]
     );
 
-    store
-        .remove_instance("node-a")
-        .await
-        .expect("remove_instance");
-    assert_eq!(
-        store.list_instances().await.expect("list_instances"),
-        vec![b]
-    );
+    store.remove_instance("node-a").await.expect("remove_instance");
+    assert_eq!(store.list_instances().await.expect("list_instances"), vec![b]);
     store
         .remove_instance("node-a")
         .await

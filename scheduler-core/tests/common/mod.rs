@@ -86,7 +86,13 @@ impl FakeDispatcher {
 #[async_trait]
 impl Dispatcher for FakeDispatcher {
     async fn dispatch(&self, executor: &Executor, request: DispatchRequest) -> DispatchOutcome {
-        let now = self.clock.lock().unwrap().as_ref().map(|c| c.now()).unwrap_or_else(Utc::now);
+        let now = self
+            .clock
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|c| c.now())
+            .unwrap_or_else(Utc::now);
         self.calls.lock().unwrap().push(Call {
             executor_id: executor.id.clone(),
             execution_id: request.execution_id.clone(),
@@ -119,7 +125,10 @@ impl Dispatcher for FakeDispatcher {
     }
 
     async fn stop(&self, executor: &Executor, execution_id: &ExecutionId) {
-        self.stops.lock().unwrap().push((executor.id.clone(), execution_id.clone()));
+        self.stops
+            .lock()
+            .unwrap()
+            .push((executor.id.clone(), execution_id.clone()));
     }
 }
 
@@ -140,7 +149,13 @@ impl FakeProbe {
 #[async_trait]
 impl HealthProbe for FakeProbe {
     async fn probe(&self, executor: &Executor) -> ProbeResult {
-        let now = self.clock.lock().unwrap().as_ref().map(|c| c.now()).unwrap_or_else(Utc::now);
+        let now = self
+            .clock
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|c| c.now())
+            .unwrap_or_else(Utc::now);
         self.probes.lock().unwrap().push((executor.id.clone(), now));
         if *self.healthy.lock().unwrap().get(&executor.base_url).unwrap_or(&true) {
             ProbeResult::Healthy
@@ -253,7 +268,12 @@ impl Harness {
             task_id: Some(task.clone()),
             ..ExecutionFilter::default()
         };
-        let mut v = self.store.list_executions(&filter, Page::new(1, 10_000)).await.unwrap().items;
+        let mut v = self
+            .store
+            .list_executions(&filter, Page::new(1, 10_000))
+            .await
+            .unwrap()
+            .items;
         v.reverse();
         v
     }
