@@ -113,17 +113,90 @@ impl State {
         }
     }
 
-    /// Adds (`sign = 1`) or removes (`sign = -1`) an execution's entries in the
-    /// indexes that depend on mutable fields.
-    fn index_mutable(&mut self, e: &Execution, add: bool) {
-        if let Some(x) = &e.executor_id {
-            let set = self.by_executor.entry(x.clone()).or_default();
-            if add {
-                set.insert(e.id.clone());
-            } else {
-                set.remove(&e.id);
+    /// Moves an execution's entries in the indexes that depend on mutable
+    /// fields from what `old` needs to what `new` needs, touching only the
+    /// indexes whose key changed. `None` means "not stored".
+    fn reindex(&mut self, old: Option<&Execution>, new: Option<&Execution>) {
+        let id = match (old, new) {
+            (Some(e), _) | (None, Some(e)) => e.id.clone(),
+            (None, None) => return,
+        };
+        // Status counters and per-task activity.
+        if old.map(|e| e.status) != new.map(|e| e.status) {
+            if let Some(o) = old {
+                self.count(o, false);
+            }
+            if let Some(n) = new {
+                self.count(n, true);
             }
         }
+        // Executions by executor.
+        let executor = |e: Option<&Execution>| e.and_then(|e| e.executor_id.clone());
+        let (xo, xn) = (executor(old), executor(new));
+        if xo != xn {
+            if let Some(x) = &xo {
+                if let Some(set) = self.by_executor.get_mut(x) {
+                    set.remove(&id);
+                }
+            }
+            if let Some(x) = xn {
+                self.by_executor.entry(x).or_default().insert(id.clone());
+            }
+        }
+        // Running executions by executor (least_loaded).
+        let running_on = |e: Option<&Execution>| {
+            e.filter(|e| e.status == ExecutionStatus::Running)
+                .and_then(|e| e.executor_id.clone())
+        };
+        let (ro, rn) = (running_on(old), running_on(new));
+        if ro != rn {
+            if let Some(x) = ro {
+                if let Some(n) = self.running_by_executor.get_mut(&x) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            if let Some(x) = rn {
+                *self.running_by_executor.entry(x).or_default() += 1;
+            }
+        }
+        // Due (pending, not sent), unanswered (pending, sent) and deadlines.
+        let due = |e: Option<&Execution>| {
+            e.filter(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_none())
+                .map(|e| e.next_attempt_at.unwrap_or(e.created_at))
+        };
+        let (d_old, d_new) = (due(old), due(new));
+        if d_old != d_new {
+            if let Some(t) = d_old {
+                self.due.remove(&(t, id.clone()));
+            }
+            if let Some(t) = d_new {
+                self.due.insert((t, id.clone()));
+            }
+        }
+        let unanswered = |e: Option<&Execution>| {
+            e.is_some_and(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_some())
+        };
+        let (u_old, u_new) = (unanswered(old), unanswered(new));
+        if u_old != u_new {
+            if u_new {
+                self.unanswered.insert(id.clone());
+            } else {
+                self.unanswered.remove(&id);
+            }
+        }
+        let deadline = |e: Option<&Execution>| e.filter(|e| !e.status.is_final()).and_then(|e| e.timeout_at);
+        let (t_old, t_new) = (deadline(old), deadline(new));
+        if t_old != t_new {
+            if let Some(t) = t_old {
+                self.deadlines.remove(&(t, id.clone()));
+            }
+            if let Some(t) = t_new {
+                self.deadlines.insert((t, id));
+            }
+        }
+    }
+
+    fn count(&mut self, e: &Execution, add: bool) {
         let bump = |n: &mut u64| {
             if add {
                 *n += 1;
@@ -135,38 +208,12 @@ impl State {
             ExecutionStatus::Pending => {
                 bump(&mut self.pending);
                 bump(&mut self.activity.entry(e.task_id.clone()).or_default().pending);
-                if e.dispatched_at.is_some() {
-                    if add {
-                        self.unanswered.insert(e.id.clone());
-                    } else {
-                        self.unanswered.remove(&e.id);
-                    }
-                } else {
-                    let due_key = (e.next_attempt_at.unwrap_or(e.created_at), e.id.clone());
-                    if add {
-                        self.due.insert(due_key);
-                    } else {
-                        self.due.remove(&due_key);
-                    }
-                }
             }
             ExecutionStatus::Running => {
                 bump(&mut self.running);
                 bump(&mut self.activity.entry(e.task_id.clone()).or_default().running);
-                if let Some(x) = &e.executor_id {
-                    bump(self.running_by_executor.entry(x.clone()).or_default());
-                }
             }
             _ => {}
-        }
-        if !e.status.is_final() {
-            if let Some(t) = e.timeout_at {
-                if add {
-                    self.deadlines.insert((t, e.id.clone()));
-                } else {
-                    self.deadlines.remove(&(t, e.id.clone()));
-                }
-            }
         }
     }
 
@@ -180,7 +227,7 @@ impl State {
         let key = (e.scheduled_time, e.id.clone());
         self.by_time.insert(key.clone());
         self.by_task.entry(e.task_id.clone()).or_default().insert(key);
-        self.index_mutable(e, true);
+        self.reindex(None, Some(e));
         self.executions.insert(e.id.clone(), e.clone());
         Ok(e.clone())
     }
@@ -427,10 +474,10 @@ impl Store for MemoryStore {
         }
         let ids = s.by_executor.remove(id).unwrap_or_default();
         for eid in ids {
-            if let Some(mut ex) = s.executions.get(&eid).cloned() {
-                s.index_mutable(&ex, false);
+            if let Some(mut ex) = s.executions.remove(&eid) {
+                let before = ex.clone();
                 ex.executor_id = None;
-                s.index_mutable(&ex, true);
+                s.reindex(Some(&before), Some(&ex));
                 s.executions.insert(eid, ex);
             }
         }
@@ -580,10 +627,12 @@ impl Store for MemoryStore {
             state.executions.insert(id.clone(), current);
             return Err(err);
         }
-        state.index_mutable(&current, false);
-        change.apply_to(&mut current);
-        state.index_mutable(&current, true);
-        let out = current.clone();
+        let out = {
+            let before = current.clone();
+            change.apply_to(&mut current);
+            state.reindex(Some(&before), Some(&current));
+            current.clone()
+        };
         state.executions.insert(id.clone(), current);
         Ok(out)
     }

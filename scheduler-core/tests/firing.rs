@@ -52,7 +52,8 @@ async fn pause_resume_update_delete_take_effect_at_once() {
     let h = harness().await;
     h.executor("e1").await;
     let task = h.task(NewTask::new("t", "*/1 * * * * *")).await;
-    h.run_until(t0() + secs(3) + ms(500)).await;
+    // Outside the 500 ms in which the next fire is already prepared.
+    h.run_until(t0() + secs(3) + ms(200)).await;
     assert_eq!(h.executions(&task.id).await.len(), 3);
 
     let paused = h.scheduler.pause_task(&task.id).await.unwrap();
@@ -63,7 +64,7 @@ async fn pause_resume_update_delete_take_effect_at_once() {
 
     let resumed = h.scheduler.resume_task(&task.id).await.unwrap();
     assert_eq!(resumed.next_run_time, Some(t0() + secs(7)));
-    h.run_until(t0() + secs(8) + ms(500)).await;
+    h.run_until(t0() + secs(8) + ms(200)).await;
     let got: Vec<_> = h.executions(&task.id).await.iter().map(|e| e.scheduled_time).collect();
     assert_eq!(
         &got[3..],
@@ -77,7 +78,7 @@ async fn pause_resume_update_delete_take_effect_at_once() {
     };
     let updated = h.scheduler.update_task(&task.id, patch).await.unwrap();
     assert_eq!(updated.next_run_time, Some(t0() + secs(10)));
-    h.run_until(t0() + secs(15) + ms(500)).await;
+    h.run_until(t0() + secs(15) + ms(200)).await;
     let got: Vec<_> = h.executions(&task.id).await.iter().map(|e| e.scheduled_time).collect();
     assert_eq!(&got[5..], &[t0() + secs(10), t0() + secs(15)]);
 
@@ -190,7 +191,7 @@ async fn a_pause_just_before_the_instant_stops_an_already_prepared_fire() {
     let h = harness().await;
     h.executor("e1").await;
     let task = h.task(NewTask::new("t", "*/10 * * * * *")).await;
-    // The fire for 00:00:10 is prepared 250 ms ahead; pause 100 ms before it.
+    // The fire for 00:00:10 is prepared 500 ms ahead; pause 100 ms before it.
     h.run_until(t0() + secs(9) + ms(900)).await;
     assert_eq!(h.executions(&task.id).await.len(), 1, "prepared ahead of its instant");
     h.scheduler.pause_task(&task.id).await.unwrap();

@@ -22,7 +22,7 @@ async fn two_engines_one_store_only_the_leader_fires_and_failover_loses_nothing(
     a.executor("e1").await;
     // Created through the follower: the leader picks it up from the store.
     let task = b.task(NewTask::new("t", "*/1 * * * * *")).await;
-    a.run_until(t0() + secs(5) + ms(500)).await;
+    a.run_until(t0() + secs(5) + ms(200)).await;
     assert!(b.dispatcher.calls().is_empty(), "the follower never dispatches");
     let by_a = a.dispatcher.calls().len();
     assert!(by_a >= 3, "leader fired {by_a}");
@@ -31,7 +31,7 @@ async fn two_engines_one_store_only_the_leader_fires_and_failover_loses_nothing(
     // stops campaigning): b takes over within a heartbeat.
     l1.release().await;
     assert!(!a.scheduler.is_leader(), "the old leader stops at once");
-    a.run_until(t0() + secs(20) + ms(500)).await;
+    a.run_until(t0() + secs(20) + ms(200)).await;
     assert_eq!(lock.holder().as_deref(), Some("b"));
     assert!(!a.scheduler.is_leader() && b.scheduler.is_leader());
     assert!(!b.dispatcher.calls().is_empty(), "the new leader fires");
@@ -71,7 +71,7 @@ async fn two_leaders_at_once_still_fire_each_instant_once() {
     let b = harness_on(store.clone(), config(), |b| b.instance_id("b")).await;
     a.executor("e1").await;
     let task = a.task(NewTask::new("t", "*/1 * * * * *")).await;
-    a.run_until(t0() + secs(10) + ms(500)).await;
+    a.run_until(t0() + secs(10) + ms(200)).await;
     let ex = a.executions(&task.id).await;
     let instants: Vec<_> = ex.iter().map(|e| e.scheduled_time).collect();
     assert_eq!(instants, (1..=10).map(|i| t0() + secs(i)).collect::<Vec<_>>());

@@ -176,7 +176,7 @@ async fn shutdown_and_restart_keep_the_schedule() {
     drop(h);
     // The new engine's clock starts at t0 again; the store says the next fire is t0+4s.
     let h2 = harness_on(store, config(), |b| b).await;
-    h2.run_until(t0() + secs(5) + ms(500)).await;
+    h2.run_until(t0() + secs(5) + ms(200)).await;
     let got: Vec<_> = h2.executions(&task.id).await.iter().map(|e| e.scheduled_time).collect();
     assert_eq!(got, (1..=5).map(|i| t0() + secs(i)).collect::<Vec<_>>());
 }

@@ -24,6 +24,10 @@ use chrono::{DateTime, Duration, Utc};
 use futures::FutureExt;
 use std::sync::Arc;
 
+/// Groups of prepared fires at least twice this size are sent from several
+/// worker threads.
+const SPLIT_AT: usize = 512;
+
 use ExecutionStatus::{Cancelled, Failed, Pending, Running, Skipped, Success, Timeout};
 
 /// An attempt recorded in the store, ready to be sent.
@@ -82,10 +86,28 @@ impl Inner {
             }
             return;
         }
-        let prepared = self.drop_changed(prepared, prepared_at).await;
-        // Send every attempt first, then record the answers: the instant
-        // costs only the sends. A send that cannot answer at once (an HTTP
-        // executor) continues in its own task.
+        let mut prepared = self.drop_changed(prepared, prepared_at).await;
+        // A large instant is sent from every worker thread at once.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if workers > 1 && prepared.len() >= 2 * SPLIT_AT {
+            let chunk = prepared.len().div_ceil(workers);
+            while prepared.len() > chunk {
+                let part = prepared.split_off(prepared.len() - chunk);
+                let me = self.clone();
+                self.spawn(async move { me.send_all(part).await });
+            }
+        }
+        self.clone().send_all(prepared).await;
+        for plan in deferred {
+            let me = self.clone();
+            self.spawn(async move { me.fire_now(plan).await });
+        }
+    }
+
+    /// Sends prepared attempts, then records the answers: the instant costs
+    /// only the sends. A send that cannot answer at once (an HTTP executor)
+    /// continues in its own task.
+    async fn send_all(self: Arc<Self>, prepared: Vec<Attempt>) {
         let mut answered = Vec::with_capacity(prepared.len());
         for a in prepared {
             let mut send = self.clone().send(a);
@@ -102,10 +124,6 @@ impl Inner {
         }
         for (a, outcome) in answered {
             self.settle(a, outcome).await;
-        }
-        for plan in deferred {
-            let me = self.clone();
-            self.spawn(async move { me.fire_now(plan).await });
         }
     }
 

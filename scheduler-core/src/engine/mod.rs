@@ -87,7 +87,7 @@ pub struct SchedulerConfig {
     /// How often overdue and due executions are swept (1 s).
     pub sweep_interval: Duration,
     /// How far ahead of its instant a `parallel` fire is claimed and its
-    /// attempt recorded, so the instant itself only costs the dispatch (250 ms).
+    /// attempt recorded, so the instant itself only costs the dispatch (500 ms).
     pub fire_ahead: Duration,
     /// How long shutdown waits for in-process work before cancelling it (10 s).
     pub shutdown_grace: Duration,
@@ -107,7 +107,7 @@ impl Default for SchedulerConfig {
             health_thresholds: HealthThresholds::default(),
             change_poll_interval: Duration::from_secs(1),
             sweep_interval: Duration::from_secs(1),
-            fire_ahead: Duration::from_millis(250),
+            fire_ahead: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
         }
     }

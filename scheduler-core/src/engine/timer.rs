@@ -51,7 +51,7 @@ pub(crate) enum FireKind {
 
 struct Entry {
     task: Arc<Task>,
-    schedule: Schedule,
+    schedule: Arc<Schedule>,
     next: DateTime<Utc>,
     seq: u64,
 }
@@ -92,7 +92,7 @@ impl Timer {
         None
     }
 
-    fn schedule_entry(&mut self, task: Arc<Task>, schedule: Schedule, next: DateTime<Utc>) {
+    fn schedule_entry(&mut self, task: Arc<Task>, schedule: Arc<Schedule>, next: DateTime<Utc>) {
         self.seq += 1;
         let seq = self.seq;
         self.heap.push(Reverse((next, seq, task.id.clone())));
@@ -131,6 +131,7 @@ impl Timer {
             }
         };
         let next = task.next_run_time.or_else(|| schedule.next_after(now));
+        let schedule = Arc::new(schedule);
         match next {
             Some(next) => self.schedule_entry(task, schedule, next),
             None => {
@@ -142,12 +143,17 @@ impl Timer {
     /// Pops every entry due by `horizon` and plans its fire.
     fn take_due(&mut self, now: DateTime<Utc>, horizon: DateTime<Utc>, threshold: Duration) -> Vec<FirePlan> {
         let mut plans = Vec::new();
-        while let Some(Reverse((t, seq, id))) = self.heap.peek().cloned() {
-            if t > horizon {
+        while let Some(Reverse((t, seq, _))) = self.heap.peek() {
+            if *t > horizon {
                 break;
             }
-            self.heap.pop();
-            let Some(entry) = self.entries.get(&id) else { continue };
+            let seq = *seq;
+            let Some(Reverse((_, _, id))) = self.heap.pop() else {
+                break;
+            };
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
             if entry.seq != seq {
                 continue;
             }
@@ -167,16 +173,19 @@ impl Timer {
             } else {
                 (instant, FireKind::OnTime, entry.schedule.next_after(instant))
             };
-            let task = entry.task.clone();
-            let schedule = entry.schedule.clone();
             plans.push(FirePlan {
-                task: task.clone(),
+                task: entry.task.clone(),
                 instant: fire_at,
                 kind,
                 next_run_time: next,
             });
             match next {
-                Some(n) => self.schedule_entry(task, schedule, n),
+                Some(n) => {
+                    self.seq += 1;
+                    entry.next = n;
+                    entry.seq = self.seq;
+                    self.heap.push(Reverse((n, self.seq, id)));
+                }
                 None => {
                     self.entries.remove(&id);
                 }
