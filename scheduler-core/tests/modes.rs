@@ -16,7 +16,7 @@ async fn run_mode(mode: ModeName) -> (Harness, Task) {
                 .timeout_seconds(3600),
         )
         .await;
-    h.run_until(t0() + secs(3) + ms(500)).await;
+    h.run_until(t0() + secs(3) + ms(200)).await;
     (h, task)
 }
 
