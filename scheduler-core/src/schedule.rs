@@ -55,6 +55,19 @@ impl Schedule {
     ///
     /// An expression that parses but never fires (`0 0 0 30 2 *`) is rejected.
     pub fn new(expression: &str, timezone: &str) -> Result<Self, ValidationError> {
+        let schedule = Self::parse(expression, timezone)?;
+        // An impossible date parses; only a search shows it never fires. Search
+        // from a fixed instant so the answer does not depend on today's date.
+        let probe = DateTime::from_timestamp(0, 0).unwrap_or_default();
+        if schedule.next_after(probe).is_none() {
+            return Err(ValidationError::new("cron_expression", "never fires"));
+        }
+        Ok(schedule)
+    }
+
+    /// Parses without checking that the expression ever fires (for stored
+    /// tasks, which were checked on the way in).
+    pub(crate) fn parse(expression: &str, timezone: &str) -> Result<Self, ValidationError> {
         let tz = parse_timezone(timezone)?;
         let trimmed = expression.trim();
         if !trimmed.starts_with('@') {
@@ -69,14 +82,7 @@ impl Schedule {
         let cron = parser()
             .parse(trimmed)
             .map_err(|e| ValidationError::new("cron_expression", format!("invalid cron expression: {e}")))?;
-        let schedule = Self { cron, tz };
-        // An impossible date parses; only a search shows it never fires. Search
-        // from a fixed instant so the answer does not depend on today's date.
-        let probe = DateTime::from_timestamp(0, 0).unwrap_or_default();
-        if schedule.next_after(probe).is_none() {
-            return Err(ValidationError::new("cron_expression", "never fires"));
-        }
-        Ok(schedule)
+        Ok(Self { cron, tz })
     }
 
     /// The time zone the expression is evaluated in.
@@ -123,6 +129,52 @@ impl Schedule {
             }
         }
         out
+    }
+}
+
+/// Parsed schedules shared by every task with the same expression and zone,
+/// bounded in size.
+///
+/// A parsed expression takes several kilobytes (croner keeps a bit per
+/// possible year), so the timer does not keep one per task: it asks this
+/// cache when a task fires. Two generations: lookups promote entries from
+/// the old generation; when the new one is full the old one is dropped. At
+/// most `2 × capacity` schedules are held.
+#[derive(Debug)]
+pub(crate) struct ScheduleCache {
+    capacity: usize,
+    current: std::collections::HashMap<(String, String), std::sync::Arc<Schedule>>,
+    previous: std::collections::HashMap<(String, String), std::sync::Arc<Schedule>>,
+}
+
+impl ScheduleCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            current: Default::default(),
+            previous: Default::default(),
+        }
+    }
+
+    /// The parsed schedule of `expression` in `timezone`.
+    pub(crate) fn get(
+        &mut self,
+        expression: &str,
+        timezone: &str,
+    ) -> Result<std::sync::Arc<Schedule>, ValidationError> {
+        let key = (expression.to_owned(), timezone.to_owned());
+        if let Some(s) = self.current.get(&key) {
+            return Ok(s.clone());
+        }
+        let schedule = match self.previous.remove(&key) {
+            Some(s) => s,
+            None => std::sync::Arc::new(Schedule::parse(expression, timezone)?),
+        };
+        if self.current.len() >= self.capacity {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, schedule.clone());
+        Ok(schedule)
     }
 }
 
@@ -285,6 +337,19 @@ mod tests {
             second_monday.next_after(utc(2026, 11, 1, 0, 0, 0)),
             Some(utc(2026, 11, 9, 0, 0, 0))
         );
+    }
+
+    #[test]
+    fn the_cache_shares_and_stays_bounded() {
+        let mut c = ScheduleCache::new(2);
+        let a = c.get("* * * * * *", "UTC").unwrap();
+        let b = c.get("* * * * * *", "UTC").unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        for i in 0..10 {
+            c.get(&format!("{i} * * * * *"), "UTC").unwrap();
+        }
+        assert!(c.current.len() + c.previous.len() <= 4);
+        assert_eq!(c.get("* * * * * *", "Mars/Base").unwrap_err().field, "timezone");
     }
 
     #[test]

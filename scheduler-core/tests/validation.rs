@@ -163,7 +163,14 @@ fn task_defaults() {
     assert_eq!(t.timeout_seconds, 300);
     assert_eq!(t.misfire_policy, MisfirePolicy::FireOnce);
     assert_eq!(t.status, TaskStatus::Active);
-    assert_eq!(t.next_run_time, None);
+    // Computed: the first instant of the schedule after `now`.
+    assert_eq!(
+        t.next_run_time,
+        scheduler_core::Schedule::new("*/10 * * * * *", "UTC")
+            .unwrap()
+            .next_after(now())
+    );
+    assert!(t.next_run_time.unwrap() > now());
     assert_eq!((t.created_at, t.updated_at), (now(), now()));
     assert!(executors.is_empty());
 }

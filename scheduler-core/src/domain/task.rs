@@ -130,7 +130,7 @@ impl Task {
     /// Stored tasks were validated on the way in, so this only fails for a store
     /// that was edited by hand.
     pub fn schedule(&self) -> Result<Schedule, ValidationError> {
-        Schedule::new(&self.cron_expression, &self.timezone)
+        Schedule::parse(&self.cron_expression, &self.timezone)
     }
 }
 
@@ -277,8 +277,9 @@ impl NewTask {
         self
     }
 
-    /// Validates every field and builds the stored task (without `next_run_time`,
-    /// which the engine computes) and its assignments.
+    /// Validates every field and builds the stored task, with its
+    /// `next_run_time` (the first instant after `now`, when active), and its
+    /// assignments.
     pub fn validate(self, id: TaskId, now: DateTime<Utc>) -> Result<(Task, Vec<TaskExecutor>), ValidationError> {
         let status = match self.status.unwrap_or(TaskStatus::Active) {
             TaskStatus::Deleted => {
@@ -312,7 +313,11 @@ impl NewTask {
             created_at: now,
             updated_at: now,
         };
-        validate_task(&task)?;
+        let schedule = validate_task(&task)?;
+        let mut task = task;
+        if task.status == TaskStatus::Active {
+            task.next_run_time = schedule.next_after(now);
+        }
         let executors = TaskExecutorInput::validate_all(self.executors.as_deref().unwrap_or_default())?;
         Ok((task, executors))
     }
@@ -361,8 +366,11 @@ impl TaskPatch {
         self.cron_expression.is_none() && self.timezone.is_none()
     }
 
-    /// Applies the patch to a copy of `task` and validates the result.
+    /// Applies the patch to a copy of `task` and validates the result. When
+    /// the schedule changes, an active task's `next_run_time` becomes the
+    /// first new instant after `now`.
     pub fn apply(self, task: &Task, now: DateTime<Utc>) -> Result<(Task, Option<Vec<TaskExecutor>>), ValidationError> {
+        let keeps_schedule = self.keeps_schedule();
         let mut t = task.clone();
         if let Some(v) = self.name {
             t.name = v;
@@ -392,7 +400,10 @@ impl TaskPatch {
             t.misfire_policy = v;
         }
         t.updated_at = now;
-        validate_task(&t)?;
+        let schedule = validate_task(&t)?;
+        if t.status == TaskStatus::Active && !keeps_schedule {
+            t.next_run_time = schedule.next_after(now);
+        }
         let executors = self
             .executors
             .as_deref()
@@ -402,8 +413,9 @@ impl TaskPatch {
     }
 }
 
-/// The rules every stored task satisfies, whatever input built it.
-fn validate_task(t: &Task) -> Result<(), ValidationError> {
+/// The rules every stored task satisfies, whatever input built it; returns
+/// the parsed schedule.
+fn validate_task(t: &Task) -> Result<Schedule, ValidationError> {
     check_len("id", t.id.as_str(), 1, super::MAX_ID_LEN)?;
     check_len("name", &t.name, 1, 255)?;
     if t.name.trim().is_empty() {
@@ -413,11 +425,11 @@ fn validate_task(t: &Task) -> Result<(), ValidationError> {
     check_len("timezone", &t.timezone, 1, 64)?;
     // Parses the zone first so an unknown zone is reported as such.
     crate::schedule::parse_timezone(&t.timezone)?;
-    Schedule::new(&t.cron_expression, &t.timezone)?;
+    let schedule = Schedule::new(&t.cron_expression, &t.timezone)?;
     validate_parameters("parameters", t.parameters.as_ref())?;
     check_name("execution_mode", t.execution_mode.as_str())?;
     check_name("load_balance_strategy", t.load_balance_strategy.as_str())?;
-    Ok(())
+    Ok(schedule)
 }
 
 /// Checks the 64 KiB limit on a parameters object.

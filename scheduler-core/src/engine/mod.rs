@@ -176,6 +176,8 @@ pub(crate) struct Inner {
     /// Tasks this instance changed recently, and when: a fire prepared before
     /// such a change is re-checked at its instant.
     pub(crate) recent_changes: Mutex<std::collections::HashMap<TaskId, DateTime<Utc>>>,
+    /// True once this instance leads and its timer has loaded the tasks.
+    pub(crate) ready: tokio::sync::watch::Sender<bool>,
     timer_rx: Mutex<Option<mpsc::UnboundedReceiver<TimerMsg>>>,
     pub(crate) permits: Semaphore,
     pub(crate) shutdown: CancellationToken,
@@ -324,6 +326,7 @@ impl SchedulerBuilder {
             started_at,
             timer_tx,
             recent_changes: Mutex::new(std::collections::HashMap::new()),
+            ready: tokio::sync::watch::Sender::new(false),
             timer_rx: Mutex::new(Some(timer_rx)),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -406,6 +409,13 @@ impl Scheduler {
     /// Whether this instance leads now.
     pub fn is_leader(&self) -> bool {
         self.inner.is_leader()
+    }
+
+    /// Completes once this instance leads and its timer has loaded every
+    /// active task from the store (at once if that already happened).
+    pub async fn ready(&self) {
+        let mut rx = self.inner.ready.subscribe();
+        let _ = rx.wait_for(|r| *r).await;
     }
 
     /// Registered execution mode names.
@@ -504,11 +514,8 @@ impl Scheduler {
     pub async fn create_task(&self, new: NewTask) -> SchedulerResult<Task> {
         let inner = &self.inner;
         let now = inner.now();
-        let (mut task, executors) = new.validate(TaskId::generate(), now)?;
+        let (task, executors) = new.validate(TaskId::generate(), now)?;
         inner.check_plugins(&task)?;
-        if task.status == TaskStatus::Active {
-            task.next_run_time = task.schedule()?.next_after(now);
-        }
         let task = inner
             .store
             .create_task(&task, &executors)
@@ -524,12 +531,8 @@ impl Scheduler {
         let inner = &self.inner;
         let current = inner.live_task(id).await?;
         let now = inner.now();
-        let keeps_schedule = patch.keeps_schedule();
-        let (mut task, executors) = patch.apply(&current, now)?;
+        let (task, executors) = patch.apply(&current, now)?;
         inner.check_plugins(&task)?;
-        if task.status == TaskStatus::Active && !keeps_schedule {
-            task.next_run_time = task.schedule()?.next_after(now);
-        }
         let task = inner
             .store
             .update_task(&task, executors.as_deref())

@@ -14,7 +14,7 @@
 
 use super::{Inner, metrics};
 use crate::domain::{MisfirePolicy, Task, TaskId, TaskStatus};
-use crate::schedule::Schedule;
+use crate::schedule::ScheduleCache;
 use chrono::{DateTime, Duration, Utc};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -51,29 +51,54 @@ pub(crate) enum FireKind {
 
 struct Entry {
     task: Arc<Task>,
-    schedule: Arc<Schedule>,
     next: DateTime<Utc>,
     seq: u64,
 }
 
-#[derive(Default)]
 struct Timer {
     entries: HashMap<TaskId, Entry>,
+    /// Parsed schedules, shared by expression and zone, bounded.
+    schedules: ScheduleCache,
     heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, TaskId)>>,
     seq: u64,
     loaded: bool,
-    /// `updated_at` of the newest change seen from the store.
-    cursor: Option<DateTime<Utc>>,
+    /// The next change poll asks for tasks changed at or after this.
+    poll_from: DateTime<Utc>,
 }
+
+/// Distinct parsed schedules kept between fires (two generations of this).
+const SCHEDULE_CACHE: usize = 4096;
 
 /// Changes written by other instances are re-read with this overlap, so a
 /// write that committed late, or an instance whose clock is slightly behind,
-/// is not missed (re-applying a change is harmless).
-const POLL_OVERLAP: Duration = Duration::seconds(5);
+/// is not missed (a change already applied is recognised and skipped).
+const POLL_OVERLAP: Duration = Duration::seconds(3);
 /// A full reload every so often catches anything the change poll missed.
 const FULL_RELOAD_EVERY: u32 = 60;
 
 impl Timer {
+    fn new() -> Self {
+        Self {
+            entries: HashMap::new(),
+            schedules: ScheduleCache::new(SCHEDULE_CACHE),
+            heap: BinaryHeap::new(),
+            seq: 0,
+            loaded: false,
+            poll_from: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    /// Replaces the task set with `tasks` as read from the store: entries
+    /// whose schedule did not change keep their countdown (and parsed
+    /// schedule), removed tasks are dropped.
+    fn resync(&mut self, tasks: Vec<Task>, now: DateTime<Utc>) {
+        let live: std::collections::HashSet<TaskId> = tasks.iter().map(|t| t.id.clone()).collect();
+        self.entries.retain(|id, _| live.contains(id));
+        for t in tasks {
+            self.upsert(Arc::new(t), now);
+        }
+    }
+
     fn clear(&mut self) {
         self.entries.clear();
         self.heap.clear();
@@ -92,19 +117,11 @@ impl Timer {
         None
     }
 
-    fn schedule_entry(&mut self, task: Arc<Task>, schedule: Arc<Schedule>, next: DateTime<Utc>) {
+    fn schedule_entry(&mut self, task: Arc<Task>, next: DateTime<Utc>) {
         self.seq += 1;
         let seq = self.seq;
         self.heap.push(Reverse((next, seq, task.id.clone())));
-        self.entries.insert(
-            task.id.clone(),
-            Entry {
-                task,
-                schedule,
-                next,
-                seq,
-            },
-        );
+        self.entries.insert(task.id.clone(), Entry { task, next, seq });
     }
 
     /// Applies a task as read from the store or written by this instance.
@@ -114,26 +131,31 @@ impl Timer {
             return;
         }
         if let Some(e) = self.entries.get_mut(&task.id) {
+            if e.task.updated_at == task.updated_at && e.task.status == task.status {
+                // Already applied (a poll overlaps the previous one).
+                return;
+            }
             let same_schedule = e.task.cron_expression == task.cron_expression && e.task.timezone == task.timezone;
             if same_schedule {
                 // Keep the instant this timer is counting down to; only the
-                // task's options changed (or nothing did).
+                // task's options changed.
                 e.task = task;
                 return;
             }
         }
-        let schedule = match task.schedule() {
-            Ok(s) => s,
-            Err(err) => {
-                tracing::error!(task_id = %task.id, error = %err, "stored task has an invalid schedule; not scheduled");
-                self.entries.remove(&task.id);
-                return;
-            }
+        // The stored next_run_time saves parsing the expression until the task fires.
+        let next = match task.next_run_time {
+            Some(t) => Some(t),
+            None => match self.schedules.get(&task.cron_expression, &task.timezone) {
+                Ok(s) => s.next_after(now),
+                Err(err) => {
+                    tracing::error!(task_id = %task.id, error = %err, "stored task has an invalid schedule; not scheduled");
+                    None
+                }
+            },
         };
-        let next = task.next_run_time.or_else(|| schedule.next_after(now));
-        let schedule = Arc::new(schedule);
         match next {
-            Some(next) => self.schedule_entry(task, schedule, next),
+            Some(next) => self.schedule_entry(task, next),
             None => {
                 self.entries.remove(&task.id);
             }
@@ -158,12 +180,19 @@ impl Timer {
                 continue;
             }
             let instant = entry.next;
+            let schedule = match self.schedules.get(&entry.task.cron_expression, &entry.task.timezone) {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::error!(task_id = %id, error = %err, "stored task has an invalid schedule; not scheduled");
+                    self.entries.remove(&id);
+                    continue;
+                }
+            };
             let (fire_at, kind, next) = if now - instant > threshold {
-                let next = entry.schedule.next_after(now);
+                let next = schedule.next_after(now);
                 match entry.task.misfire_policy {
                     MisfirePolicy::FireOnce => {
-                        let latest = entry
-                            .schedule
+                        let latest = schedule
                             .latest_in(instant - Duration::milliseconds(1), now)
                             .unwrap_or(instant);
                         (latest, FireKind::Misfire, next)
@@ -171,7 +200,7 @@ impl Timer {
                     MisfirePolicy::Skip => (instant, FireKind::SkipMissed, next),
                 }
             } else {
-                (instant, FireKind::OnTime, entry.schedule.next_after(instant))
+                (instant, FireKind::OnTime, schedule.next_after(instant))
             };
             plans.push(FirePlan {
                 task: entry.task.clone(),
@@ -197,7 +226,7 @@ impl Timer {
 
 pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<TimerMsg>) {
     let mut leader_rx = inner.leadership.subscribe();
-    let mut timer = Timer::default();
+    let mut timer = Timer::new();
     let poll_every = Duration::from_std(inner.config.change_poll_interval).unwrap_or(Duration::seconds(1));
     let ahead = Duration::from_std(inner.config.fire_ahead).unwrap_or_default();
     let threshold = Duration::from_std(inner.config.misfire_threshold).unwrap_or(Duration::seconds(5));
@@ -216,6 +245,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
             }
             timer.clear();
             recovered = false;
+            inner.ready.send_replace(false);
             tokio::select! {
                 _ = inner.shutdown.cancelled() => return,
                 r = leader_rx.changed() => if r.is_err() { return },
@@ -225,15 +255,15 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
             continue;
         }
         if !timer.loaded {
+            let load_started = inner.now();
             match inner.store.active_tasks().await {
                 Ok(tasks) => {
                     let now = inner.now();
-                    timer.clear();
-                    timer.cursor = tasks.iter().map(|t| t.updated_at).max();
-                    for t in tasks {
-                        timer.upsert(Arc::new(t), now);
-                    }
+                    // The load saw every change committed before it started.
+                    timer.poll_from = load_started - POLL_OVERLAP;
+                    timer.resync(tasks, now);
                     timer.loaded = true;
+                    inner.ready.send_replace(true);
                     next_poll = now + poll_every;
                     tracing::info!(instance_id = %inner.instance_id, tasks = timer.entries.len(), "leader: timer loaded");
                     if !recovered {
@@ -287,11 +317,11 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
                 timer.loaded = false;
                 continue;
             }
-            let since = timer.cursor.map_or(DateTime::<Utc>::MIN_UTC, |c| c - POLL_OVERLAP);
-            match inner.store.tasks_changed_since(since).await {
+            match inner.store.tasks_changed_since(timer.poll_from).await {
                 Ok(changed) => {
+                    // Everything committed before `now - overlap` has been seen.
+                    timer.poll_from = now - POLL_OVERLAP;
                     for t in changed {
-                        timer.cursor = Some(timer.cursor.map_or(t.updated_at, |c| c.max(t.updated_at)));
                         timer.upsert(Arc::new(t), now);
                     }
                 }
