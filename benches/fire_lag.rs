@@ -9,7 +9,17 @@
 //!
 //! `impl=scheduler` is this project's in-memory engine with in-process
 //! handlers; `impl=sleep_until` is the baseline of one tokio task per job
-//! sleeping until each whole second. Set FIRE_LAG_N=1000,10000 to choose N.
+//! sleeping until each whole second. With `--features peers`, the same
+//! workload also runs on `tokio-cron-scheduler` and `apalis-cron` (current
+//! crates.io releases). Set FIRE_LAG_N=1000,10000 to choose N and
+//! FIRE_LAG_IMPLS=sleep_until,scheduler,... to choose implementations.
+//!
+//! Neither peer hands the job its scheduled instant (apalis gives it in whole
+//! seconds, tokio-cron-scheduler not at all), and every job here fires at
+//! each whole second, so a peer's fire is attributed to the whole second at
+//! or before its start: its lag is measured within that second. A fire later
+//! than a whole second would be counted as the next instant's, and the
+//! instant it belonged to as dropped.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use scheduler_benches::{cpu_time, fire_lag_line};
@@ -140,6 +150,93 @@ async fn run_sleep_until(n: usize, secs: i64) -> String {
     fire_lag_line("sleep_until", n, lags, window.instants() * n as u64, cpu)
 }
 
+#[cfg(feature = "peers")]
+mod peers {
+    use super::*;
+
+    /// The whole second at or before now, and the lag from it.
+    fn attribute() -> (DateTime<Utc>, f64) {
+        let now = Utc::now();
+        let second = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now);
+        (second, (now - second).num_microseconds().unwrap_or(0) as f64 / 1000.0)
+    }
+
+    fn in_window(samples: &Samples, window: &Window) -> Vec<f64> {
+        let v = samples.lock().unwrap_or_else(|p| p.into_inner());
+        v.iter().filter(|(t, _)| window.contains(*t)).map(|(_, l)| *l).collect()
+    }
+
+    pub async fn tokio_cron_scheduler(n: usize, secs: i64) -> String {
+        use tokio_cron_scheduler::{Job, JobScheduler};
+        let samples: Samples = Arc::new(Mutex::new(Vec::new()));
+        let sched = JobScheduler::new().await.expect("scheduler");
+        for _ in 0..n {
+            let s = samples.clone();
+            let job = Job::new_async("* * * * * *", move |_id, _l| {
+                let (second, lag) = attribute();
+                s.lock().unwrap_or_else(|p| p.into_inner()).push((second, lag));
+                Box::pin(async {})
+            })
+            .expect("job");
+            sched.add(job).await.expect("add");
+        }
+        sched.start().await.expect("start");
+        let window = Window::after_setup(secs);
+        window.wait_start().await;
+        let cpu0 = cpu_time();
+        window.wait_end().await;
+        let cpu = cpu_time() - cpu0;
+        let mut sched = sched;
+        let _ = sched.shutdown().await;
+        fire_lag_line(
+            "tokio-cron-scheduler",
+            n,
+            in_window(&samples, &window),
+            window.instants() * n as u64,
+            cpu,
+        )
+    }
+
+    pub async fn apalis_cron(n: usize, secs: i64) -> String {
+        use apalis_core::worker::builder::WorkerBuilder;
+        use apalis_cron::{CronScheduler, Tick};
+        use std::str::FromStr;
+        let samples: Samples = Arc::new(Mutex::new(Vec::new()));
+        let mut workers = Vec::with_capacity(n);
+        for i in 0..n {
+            let s = samples.clone();
+            let schedule = cron::Schedule::from_str("* * * * * *").expect("schedule");
+            let worker = WorkerBuilder::new(format!("job-{i}"))
+                .backend(CronScheduler::new(schedule))
+                .build(move |tick: Tick| {
+                    let s = s.clone();
+                    async move {
+                        let at = DateTime::from_timestamp(tick.get_timestamp() as i64, 0).unwrap_or_default();
+                        s.lock().unwrap_or_else(|p| p.into_inner()).push((at, lag_ms(at)));
+                    }
+                });
+            workers.push(tokio::spawn(async move {
+                let _ = worker.run().await;
+            }));
+        }
+        let window = Window::after_setup(secs);
+        window.wait_start().await;
+        let cpu0 = cpu_time();
+        window.wait_end().await;
+        let cpu = cpu_time() - cpu0;
+        for w in workers {
+            w.abort();
+        }
+        fire_lag_line(
+            "apalis-cron",
+            n,
+            in_window(&samples, &window),
+            window.instants() * n as u64,
+            cpu,
+        )
+    }
+}
+
 fn main() {
     let secs: i64 = std::env::var("FIRE_LAG_SECS")
         .ok()
@@ -149,18 +246,32 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000, 10_000]);
-    // `cargo bench` passes --bench; nothing else is accepted.
+    let default_impls = if cfg!(feature = "peers") {
+        "sleep_until,scheduler,tokio-cron-scheduler,apalis-cron"
+    } else {
+        "sleep_until,scheduler"
+    };
+    let impls: Vec<String> = std::env::var("FIRE_LAG_IMPLS")
+        .unwrap_or_else(|_| default_impls.to_owned())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
     for n in ns {
-        for which in ["sleep_until", "scheduler"] {
+        for which in &impls {
             // A fresh runtime per run, so one run's leftovers cannot slow the next.
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
             let line = rt.block_on(async {
-                match which {
+                match which.as_str() {
                     "scheduler" => run_scheduler(n, secs).await,
-                    _ => run_sleep_until(n, secs).await,
+                    "sleep_until" => run_sleep_until(n, secs).await,
+                    #[cfg(feature = "peers")]
+                    "tokio-cron-scheduler" => peers::tokio_cron_scheduler(n, secs).await,
+                    #[cfg(feature = "peers")]
+                    "apalis-cron" => peers::apalis_cron(n, secs).await,
+                    other => format!("fire_lag impl={other} unknown (peers need --features peers)"),
                 }
             });
             println!("{line}");
