@@ -15,10 +15,15 @@ use std::time::Duration;
 type Runs = Arc<Mutex<Vec<(String, ExecutionId, DateTime<Utc>)>>>;
 
 fn leadership(url: &str) -> Arc<MysqlLeadership> {
+    // Lock names are server-wide and these tests run in parallel: one lock per
+    // test database (the URL names it), at most 64 characters.
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    url.rsplit('/').next().unwrap_or(url).split('?').next().hash(&mut h);
     Arc::new(MysqlLeadership::new(
         url,
         MysqlLeadershipConfig {
-            lock_key: "engine_cluster_test".to_owned(),
+            lock_key: format!("engine_cluster_test_{:016x}", h.finish()),
             heartbeat_interval: Duration::from_millis(300),
             lock_timeout: Duration::from_secs(2),
         },
@@ -103,10 +108,10 @@ async fn one_leader_fires_and_failover_runs_every_instant_exactly_once() {
     assert_eq!(status.instances.len(), 2);
     assert!(status.instances.iter().any(|i| i.instance_id == "alpha" && i.is_leader));
 
-    // The leader dies: its lock connection is killed and it never competes again.
+    // The leader dies: its lock connection is killed, and it never competes again.
     let conn = la.lock_connection_id().expect("alpha holds the lock on a connection");
-    la.release().await;
     kill(conn).await;
+    la.release().await;
     wait_for("beta to take over", async || b.is_leader()).await;
     assert!(!a.is_leader());
     let before = runs.lock().unwrap().iter().filter(|(w, _, _)| w == "beta").count();
