@@ -47,7 +47,9 @@ async fn engine(name: &'static str, url: &str, lead: Arc<MysqlLeadership>, runs:
         .handler("tick", move |ctx: JobContext| {
             let runs = runs.clone();
             async move {
-                runs.lock().unwrap().push((name.to_owned(), ctx.execution_id.clone(), ctx.scheduled_time));
+                runs.lock()
+                    .unwrap()
+                    .push((name.to_owned(), ctx.execution_id.clone(), ctx.scheduled_time));
                 Ok::<_, String>(serde_json::Value::Null)
             }
         })
@@ -85,7 +87,13 @@ fn assert_each_instant_once(ex: &[Execution], until: DateTime<Utc>) {
     let instants: Vec<_> = per.keys().copied().collect();
     assert!(instants.len() >= 3, "too few fires: {instants:?}");
     for w in instants.windows(2) {
-        assert_eq!(w[1] - w[0], chrono::Duration::seconds(1), "an instant is missing between {} and {}", w[0], w[1]);
+        assert_eq!(
+            w[1] - w[0],
+            chrono::Duration::seconds(1),
+            "an instant is missing between {} and {}",
+            w[0],
+            w[1]
+        );
     }
     assert!(per.values().all(|n| *n == 1), "an instant fired twice: {per:?}");
 }
@@ -103,7 +111,10 @@ async fn one_leader_fires_and_failover_runs_every_instant_exactly_once() {
     // Created through the follower: the leader picks it up from the database.
     let task = b.add_task(NewTask::new("tick", "* * * * * *")).await.expect("task");
     wait_for("three fires", async || runs.lock().unwrap().len() >= 3).await;
-    assert!(runs.lock().unwrap().iter().all(|(who, _, _)| who == "alpha"), "only the leader runs tasks");
+    assert!(
+        runs.lock().unwrap().iter().all(|(who, _, _)| who == "alpha"),
+        "only the leader runs tasks"
+    );
     let status = b.system_status().await.expect("status");
     assert_eq!(status.instances.len(), 2);
     assert!(status.instances.iter().any(|i| i.instance_id == "alpha" && i.is_leader));
@@ -181,7 +192,10 @@ async fn a_database_outage_stops_firing_and_loses_nothing() {
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     let during = runs.lock().unwrap().len();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(runs.lock().unwrap().len() <= during + 1, "no firing without the database");
+    assert!(
+        runs.lock().unwrap().len() <= during + 1,
+        "no firing without the database"
+    );
 
     proxy.up().await;
     wait_for("firing to resume", async || runs.lock().unwrap().len() >= during + 3).await;

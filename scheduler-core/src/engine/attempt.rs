@@ -385,18 +385,30 @@ impl Inner {
     /// instant): it becomes due again for whoever leads.
     async fn unprepare(&self, a: Attempt) {
         let e = &a.execution;
+        if let Err(err) = self.hand_back(&e.id, e.retry_count, e.scheduled_time).await {
+            tracing::warn!(execution_id = %e.id, error = %err, "cannot hand back a prepared attempt yet");
+            self.unsent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((e.id.clone(), e.retry_count));
+        }
+    }
+
+    /// Undoes the record of an attempt that was never sent.
+    async fn hand_back(&self, id: &ExecutionId, retry_count: u32, due: DateTime<Utc>) -> Result<(), StoreError> {
         let change = ExecutionChange {
             dispatched_at: Some(None),
             timeout_at: Some(None),
             callback_token: Some(None),
-            next_attempt_at: Some(Some(e.scheduled_time)),
+            next_attempt_at: Some(Some(due)),
             ..ExecutionChange::default()
         };
         let guard = ExecutionGuard::status_in(&[Pending])
-            .attempt(e.retry_count)
+            .attempt(retry_count)
             .dispatched(true);
-        if let Err(err) = self.store.update_execution(&e.id, &guard, &change).await {
-            tracing::warn!(execution_id = %e.id, error = %err, "cannot hand back a prepared attempt; it ends by its timeout");
+        match self.store.update_execution(id, &guard, &change).await {
+            Ok(_) | Err(StoreError::Conflict(_)) | Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -715,6 +727,17 @@ impl Inner {
     /// recorded are treated as running on their executor (never re-sent);
     /// pending executions are dispatched at once.
     pub(crate) async fn recover(&self) {
+        // Attempts this instance knows it never sent go back to pending first.
+        let unsent = std::mem::take(&mut *self.unsent.lock().unwrap_or_else(|p| p.into_inner()));
+        let now = self.now();
+        for (id, retry_count) in unsent {
+            if self.hand_back(&id, retry_count, now).await.is_err() {
+                self.unsent
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((id, retry_count));
+            }
+        }
         match self.store.unanswered_executions(10_000).await {
             Ok(list) => {
                 for e in list {

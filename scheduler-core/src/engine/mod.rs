@@ -176,6 +176,10 @@ pub(crate) struct Inner {
     /// Tasks this instance changed recently, and when: a fire prepared before
     /// such a change is re-checked at its instant.
     pub(crate) recent_changes: Mutex<std::collections::HashMap<TaskId, DateTime<Utc>>>,
+    /// Attempts this instance recorded as sent but never sent (it lost
+    /// leadership before their instant and could not hand them back): handed
+    /// back when it leads again, instead of waiting for their timeout.
+    pub(crate) unsent: Mutex<Vec<(ExecutionId, u32)>>,
     /// True once this instance leads and its timer has loaded the tasks.
     pub(crate) ready: tokio::sync::watch::Sender<bool>,
     timer_rx: Mutex<Option<mpsc::UnboundedReceiver<TimerMsg>>>,
@@ -209,12 +213,34 @@ impl Inner {
 
 struct EngineSink(Weak<Inner>);
 
+/// How long an in-process report is retried while the store is unavailable.
+const REPORT_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
 #[async_trait]
 impl ReportSink for EngineSink {
+    /// Applies a handler's report; while the store is unavailable, retries
+    /// with backoff (like an HTTP executor retries its callback), so a result
+    /// is not lost to a database outage.
     async fn report(&self, execution_id: &ExecutionId, token: &str, report: ExecutionReport) {
-        let Some(inner) = self.0.upgrade() else { return };
-        if let Err(e) = inner.report(execution_id, token, report).await {
-            tracing::debug!(execution_id = %execution_id, error = %e, "in-process report not applied");
+        let mut delay = std::time::Duration::from_millis(100);
+        let started = tokio::time::Instant::now();
+        loop {
+            let Some(inner) = self.0.upgrade() else { return };
+            match inner.report(execution_id, token, report.clone()).await {
+                Err(SchedulerError::Store(StoreError::Unavailable(e)))
+                    if started.elapsed() < REPORT_RETRY_FOR && !inner.shutdown.is_cancelled() =>
+                {
+                    tracing::warn!(execution_id = %execution_id, error = %e, ?delay, "report not recorded yet; retrying");
+                    drop(inner);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::debug!(execution_id = %execution_id, error = %e, "in-process report not applied");
+                    return;
+                }
+                Ok(_) => return,
+            }
         }
     }
 }
@@ -327,6 +353,7 @@ impl SchedulerBuilder {
             timer_tx,
             recent_changes: Mutex::new(std::collections::HashMap::new()),
             ready: tokio::sync::watch::Sender::new(false),
+            unsent: Mutex::new(Vec::new()),
             timer_rx: Mutex::new(Some(timer_rx)),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
