@@ -64,13 +64,14 @@ impl MemoryStore {
     }
 }
 
-fn page_of<T: Clone>(rows: impl Iterator<Item = T>, page: Page) -> Paged<T> {
+/// Counts every matching row but clones only the rows of the page.
+fn page_of<'a, T: Clone + 'a>(rows: impl Iterator<Item = &'a T>, page: Page) -> Paged<T> {
     let mut total = 0u64;
     let mut items = Vec::new();
     let skip = page.offset();
     for row in rows {
         if total >= skip && (items.len() as u64) < u64::from(page.page_size) {
-            items.push(row);
+            items.push(row.clone());
         }
         total += 1;
     }
@@ -134,10 +135,10 @@ impl State {
         let executor = |e: Option<&Execution>| e.and_then(|e| e.executor_id.clone());
         let (xo, xn) = (executor(old), executor(new));
         if xo != xn {
-            if let Some(x) = &xo {
-                if let Some(set) = self.by_executor.get_mut(x) {
-                    set.remove(&id);
-                }
+            if let Some(x) = &xo
+                && let Some(set) = self.by_executor.get_mut(x)
+            {
+                set.remove(&id);
             }
             if let Some(x) = xn {
                 self.by_executor.entry(x).or_default().insert(id.clone());
@@ -150,10 +151,10 @@ impl State {
         };
         let (ro, rn) = (running_on(old), running_on(new));
         if ro != rn {
-            if let Some(x) = ro {
-                if let Some(n) = self.running_by_executor.get_mut(&x) {
-                    *n = n.saturating_sub(1);
-                }
+            if let Some(x) = ro
+                && let Some(n) = self.running_by_executor.get_mut(&x)
+            {
+                *n = n.saturating_sub(1);
             }
             if let Some(x) = rn {
                 *self.running_by_executor.entry(x).or_default() += 1;
@@ -274,7 +275,7 @@ impl Store for MemoryStore {
                 Some(st) => t.status == st,
                 None => t.status != TaskStatus::Deleted,
             };
-            (status_ok && contains(&t.name, filter.name.as_ref())).then(|| t.clone())
+            (status_ok && contains(&t.name, filter.name.as_ref())).then_some(t)
         });
         Ok(page_of(rows, page))
     }
@@ -329,10 +330,10 @@ impl Store for MemoryStore {
 
     async fn set_next_run_time(&self, id: &TaskId, next: Option<DateTime<Utc>>) -> StoreResult<()> {
         let mut s = self.lock();
-        if let Some(t) = s.tasks.get_mut(id) {
-            if t.status == TaskStatus::Active {
-                t.next_run_time = next;
-            }
+        if let Some(t) = s.tasks.get_mut(id)
+            && t.status == TaskStatus::Active
+        {
+            t.next_run_time = next;
         }
         Ok(())
     }
@@ -409,7 +410,7 @@ impl Store for MemoryStore {
             })
             .collect();
         rows.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-        Ok(page_of(rows.into_iter().cloned(), page))
+        Ok(page_of(rows.into_iter(), page))
     }
 
     async fn all_executors(&self) -> StoreResult<Vec<Executor>> {
@@ -540,10 +541,10 @@ impl Store for MemoryStore {
         }
         let stored = s.insert_execution(execution)?;
         s.fires.insert(key);
-        if let Some(t) = s.tasks.get_mut(&execution.task_id) {
-            if t.status == TaskStatus::Active {
-                t.next_run_time = next_run_time;
-            }
+        if let Some(t) = s.tasks.get_mut(&execution.task_id)
+            && t.status == TaskStatus::Active
+        {
+            t.next_run_time = next_run_time;
         }
         Ok(stored)
     }
@@ -583,7 +584,7 @@ impl Store for MemoryStore {
                 .filter(|e| keep(e))
                 .collect();
             rows.sort_by(|a, b| (b.scheduled_time, &b.id).cmp(&(a.scheduled_time, &a.id)));
-            return Ok(page_of(rows.into_iter().cloned(), page));
+            return Ok(page_of(rows.into_iter(), page));
         }
         let index = match &filter.task_id {
             Some(t) => match s.by_task.get(t) {
@@ -602,8 +603,7 @@ impl Store for MemoryStore {
             .range(lo..)
             .rev()
             .filter_map(|(_, id)| s.executions.get(id))
-            .filter(|e| keep(e))
-            .cloned();
+            .filter(|e| keep(e));
         Ok(page_of(rows, page))
     }
 
@@ -714,11 +714,11 @@ impl Store for MemoryStore {
                 ExecutionStatus::Cancelled => c.cancelled += 1,
                 ExecutionStatus::Pending | ExecutionStatus::Running => {}
             }
-            if e.status.is_final() {
-                if let (Some(a), Some(b)) = (e.start_time, e.end_time) {
-                    c.duration_ms_sum += u64::try_from((b - a).num_milliseconds()).unwrap_or(0);
-                    c.duration_count += 1;
-                }
+            if e.status.is_final()
+                && let (Some(a), Some(b)) = (e.start_time, e.end_time)
+            {
+                c.duration_ms_sum += u64::try_from((b - a).num_milliseconds()).unwrap_or(0);
+                c.duration_count += 1;
             }
         }
         Ok(c)

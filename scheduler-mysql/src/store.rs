@@ -123,10 +123,11 @@ impl ExecutionCache {
             self.map.remove(&e.id);
             return;
         }
-        if self.map.len() >= self.capacity && !self.map.contains_key(&e.id) {
-            if let Some(k) = self.map.keys().next().cloned() {
-                self.map.remove(&k);
-            }
+        if self.map.len() >= self.capacity
+            && !self.map.contains_key(&e.id)
+            && let Some(k) = self.map.keys().next().cloned()
+        {
+            self.map.remove(&k);
         }
         self.map.insert(e.id.clone(), (e.clone(), version));
     }
@@ -1326,12 +1327,11 @@ impl Store for MysqlStore {
         let change = normalize_change(change);
         // Fast path: this instance wrote the row last and knows its version.
         let cached = self.cache().get(id);
-        if let Some((current, version)) = cached {
-            if guard.matches(&current) {
-                if let Some(next) = self.try_update_execution(&current, version, guard, &change).await? {
-                    return Ok(next);
-                }
-            }
+        if let Some((current, version)) = cached
+            && guard.matches(&current)
+            && let Some(next) = self.try_update_execution(&current, version, guard, &change).await?
+        {
+            return Ok(next);
         }
         self.update_execution_slow(id, guard, &change).await
     }

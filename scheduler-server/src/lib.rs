@@ -1,1 +1,155 @@
-//! REST API server (work in progress).
+//! # scheduler-server
+//!
+//! The REST API of the scheduler (CONTRACT §3), HTTP executors (§4) and the
+//! configuration of the `scheduler-server` binary (§5).
+//!
+//! [`app`] builds the whole router from an [`AppState`]; it needs no socket,
+//! so tests drive it with `tower::ServiceExt::oneshot`:
+//!
+//! ```no_run
+//! use scheduler_core::Scheduler;
+//! use scheduler_server::{AppState, app};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let scheduler = Scheduler::builder().build();
+//! scheduler.start().await?;
+//! let router = app(AppState::new(scheduler));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, router).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`server::Server`] is what the binary runs: it builds the store, the
+//! leadership, the HTTP dispatcher and probe from a [`config::Config`].
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod dashboard;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod http_dispatch;
+pub mod http_probe;
+pub mod observability;
+pub mod openapi;
+mod routes;
+pub mod server;
+
+pub use config::Config;
+pub use error::{ApiError, ApiResult};
+pub use http_dispatch::HttpDispatcher;
+pub use http_probe::HttpProbe;
+
+use auth::JwtAuth;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use metrics_exporter_prometheus::PrometheusHandle;
+use scheduler_core::Scheduler;
+use std::sync::Arc;
+
+/// What every handler gets: the engine, the authenticator and the metrics handle.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine (and through it the store).
+    pub scheduler: Scheduler,
+    auth: Option<Arc<JwtAuth>>,
+    metrics: PrometheusHandle,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("scheduler", &self.scheduler)
+            .field("auth", &self.auth.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// An open API (no authentication) over `scheduler`, with the
+    /// process-wide Prometheus recorder.
+    pub fn new(scheduler: Scheduler) -> Self {
+        Self {
+            scheduler,
+            auth: None,
+            metrics: observability::prometheus(),
+        }
+    }
+
+    /// Requires HS256 bearer tokens signed with `secret` on `/api/v1` (but the callback).
+    pub fn with_jwt_secret(mut self, secret: &str) -> Self {
+        self.auth = Some(Arc::new(JwtAuth::new(secret)));
+        self
+    }
+
+    /// Renders `/metrics` from this handle.
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = handle;
+        self
+    }
+
+    /// Whether bearer tokens are required.
+    pub fn auth_enabled(&self) -> bool {
+        self.auth.is_some()
+    }
+}
+
+/// The whole HTTP API: `/api/v1/*`, `/healthz`, `/readyz`, `/metrics`.
+pub fn app(state: AppState) -> Router {
+    use routes::{executions, executors, system, tasks};
+
+    let mut api = Router::new()
+        .route("/api/v1/tasks", post(tasks::create_task).get(tasks::list_tasks))
+        .route(
+            "/api/v1/tasks/{id}",
+            get(tasks::get_task).put(tasks::update_task).delete(tasks::delete_task),
+        )
+        .route("/api/v1/tasks/{id}/pause", post(tasks::pause_task))
+        .route("/api/v1/tasks/{id}/resume", post(tasks::resume_task))
+        .route("/api/v1/tasks/{id}/trigger", post(tasks::trigger_task))
+        .route(
+            "/api/v1/tasks/{id}/executors",
+            get(tasks::get_task_executors).put(tasks::set_task_executors),
+        )
+        .route("/api/v1/tasks/{id}/stats", get(tasks::task_stats))
+        .route("/api/v1/executors", get(executors::list_executors))
+        .route("/api/v1/executors/register", post(executors::register_executor))
+        .route(
+            "/api/v1/executors/{id}",
+            get(executors::get_executor)
+                .put(executors::update_executor)
+                .delete(executors::delete_executor),
+        )
+        .route("/api/v1/executors/{id}/status", put(executors::set_executor_status))
+        .route("/api/v1/executions", get(executions::list_executions))
+        .route("/api/v1/executions/{id}", get(executions::get_execution))
+        .route("/api/v1/executions/{id}/stop", post(executions::stop_execution))
+        .route("/api/v1/system/status", get(system::system_status))
+        .route("/api/v1/schedule/preview", get(system::schedule_preview))
+        .route("/api/v1/openapi.json", get(system::openapi_json));
+    if let Some(auth) = state.auth.clone() {
+        api = api.route_layer(axum::middleware::from_fn_with_state(auth, auth::require_jwt));
+    }
+    let open = Router::new()
+        .route("/api/v1/executions/{id}/callback", post(executions::callback))
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics));
+    api.merge(open)
+        .merge(dashboard::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(observability::track_http))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}

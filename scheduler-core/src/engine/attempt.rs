@@ -318,10 +318,10 @@ impl Inner {
             }
         };
         // A retry goes to another executor when there is one.
-        if let Some(last) = &exec.executor_id {
-            if candidates.iter().any(|c| &c.executor.id != last) {
-                candidates.retain(|c| &c.executor.id != last);
-            }
+        if let Some(last) = &exec.executor_id
+            && candidates.iter().any(|c| &c.executor.id != last)
+        {
+            candidates.retain(|c| &c.executor.id != last);
         }
         let candidates = lowest_priority_tier(candidates);
         if candidates.is_empty() {
@@ -504,10 +504,10 @@ impl Inner {
             Err(StoreError::Conflict(_)) => {
                 // Stopped meanwhile (a late "accepted" never resurrects it), or
                 // the executor already reported: nothing to change here.
-                if let Ok(cur) = self.store.get_execution(&exec.id).await {
-                    if cur.status == Cancelled {
-                        self.dispatcher.stop(executor, &exec.id).await;
-                    }
+                if let Ok(cur) = self.store.get_execution(&exec.id).await
+                    && cur.status == Cancelled
+                {
+                    self.dispatcher.stop(executor, &exec.id).await;
                 }
             }
             Err(e) => tracing::warn!(execution_id = %exec.id, error = %e, "cannot mark running"),

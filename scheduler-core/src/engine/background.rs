@@ -142,18 +142,21 @@ impl Inner {
     }
 
     async fn heartbeat(self: Arc<Self>) {
+        let mut leader_rx = self.leadership.subscribe();
         loop {
+            // Read the flag through the receiver, so a change while the row is
+            // being written wakes the next write instead of being missed.
+            let leading = *leader_rx.borrow_and_update() && !self.shutdown.is_cancelled();
             let row = SchedulerInstance {
                 instance_id: self.instance_id.clone(),
                 hostname: self.hostname.clone(),
-                is_leader: self.is_leader(),
+                is_leader: leading,
                 started_at: self.started_at,
                 last_heartbeat: self.now(),
             };
             if let Err(e) = self.store.upsert_instance(&row).await {
                 tracing::warn!(error = %e, "heartbeat not written");
             }
-            let mut leader_rx = self.leadership.subscribe();
             let at = self.now() + Duration::from_std(self.config.heartbeat_interval).unwrap_or(Duration::seconds(30));
             // Write at once when leadership changes, so /system/status is current.
             tokio::select! {

@@ -625,11 +625,11 @@ impl Scheduler {
         let exec = Execution::new_pending(task.id.clone(), TriggerType::Manual, now, params, now);
         let exec = inner.store.insert_execution(&exec).await?;
         tracing::info!(task_id = %task.id, execution_id = %exec.id, "manual trigger");
-        if inner.is_leader() {
-            if let Some(me) = inner.arc() {
-                let (e, t) = (exec.clone(), Arc::new(task));
-                inner.spawn(async move { me.dispatch_pending(e, Some(t)).await });
-            }
+        if inner.is_leader()
+            && let Some(me) = inner.arc()
+        {
+            let (e, t) = (exec.clone(), Arc::new(task));
+            inner.spawn(async move { me.dispatch_pending(e, Some(t)).await });
         }
         Ok(exec)
     }

@@ -313,7 +313,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
         if now >= next_poll {
             next_poll = now + poll_every;
             polls = polls.wrapping_add(1);
-            if polls % FULL_RELOAD_EVERY == 0 {
+            if polls.is_multiple_of(FULL_RELOAD_EVERY) {
                 timer.loaded = false;
                 continue;
             }

@@ -92,10 +92,10 @@ impl TestDb {
 async fn drop_database(name: &str) {
     let url = server_url();
     let connected = tokio::time::timeout(Duration::from_secs(10), AsyncMysqlConnection::establish(&url)).await;
-    if let Ok(Ok(mut admin)) = connected {
-        if let Err(e) = admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`")).await {
-            eprintln!("could not drop test database {name}: {e}");
-        }
+    if let Ok(Ok(mut admin)) = connected
+        && let Err(e) = admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`")).await
+    {
+        eprintln!("could not drop test database {name}: {e}");
     }
 }
 

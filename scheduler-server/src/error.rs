@@ -1,0 +1,169 @@
+//! [`ApiError`]: every failure of a request, mapped to the contract's status
+//! code and body `{"error": {"code": "<snake_case>", "message": "..."}}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scheduler_core::{SchedulerError, StoreError, ValidationError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Why a request failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `validation_failed`; the message reads `"<field>: <rule>"`.
+    #[error("{0}")]
+    Validation(String),
+    /// 401 `unauthorized`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 404 `not_found`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405 `method_not_allowed`.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409 `conflict`.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413 `payload_too_large`.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415 `unsupported_media_type`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 503 `unavailable`.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500 `internal`: a bug, never the client's input.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A validation error on `field`.
+    pub fn field(field: impl std::fmt::Display, rule: impl std::fmt::Display) -> Self {
+        Self::Validation(format!("{field}: {rule}"))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Self::Validation(m)
+            | Self::Unauthorized(m)
+            | Self::NotFound(m)
+            | Self::MethodNotAllowed(m)
+            | Self::Conflict(m)
+            | Self::PayloadTooLarge(m)
+            | Self::UnsupportedMediaType(m)
+            | Self::Unavailable(m)
+            | Self::Internal(m) => m,
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::Validation(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => Self::NotFound(e.to_string()),
+            StoreError::NameTaken(_)
+            | StoreError::InstanceTaken(_)
+            | StoreError::AlreadyFired { .. }
+            | StoreError::Conflict(_) => Self::Conflict(e.to_string()),
+            StoreError::Unavailable(detail) => {
+                // The detail may name hosts or users: it goes to the log only.
+                tracing::warn!(error = %detail, "store unavailable");
+                Self::Unavailable("the store is unreachable; try again later".to_owned())
+            }
+        }
+    }
+}
+
+impl From<SchedulerError> for ApiError {
+    fn from(e: SchedulerError) -> Self {
+        match e {
+            SchedulerError::Validation(v) => v.into(),
+            SchedulerError::Store(s) => s.into(),
+            SchedulerError::Unauthorized(m) => Self::Unauthorized(m),
+        }
+    }
+}
+
+/// The error body of every non-2xx answer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// Code and message of an error.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `validation_failed`, `unauthorized`, `not_found`, `method_not_allowed`,
+    /// `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// Human-readable; for `validation_failed` it starts with the field name.
+    #[schema(example = "timeout_seconds: must be between 1 and 604800 (got 0)")]
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = ErrorResponse {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.message().to_owned(),
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

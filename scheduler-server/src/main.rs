@@ -1,0 +1,51 @@
+//! `scheduler-server`: parse the configuration, build, serve.
+
+use clap::Parser;
+use scheduler_server::auth::JwtAuth;
+use scheduler_server::cli::{Cli, Command};
+use scheduler_server::observability::init_logging;
+use scheduler_server::server::{Server, shutdown_signal};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.load_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("scheduler-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(Command::Token { subject, ttl }) = &cli.command {
+        let Some(secret) = config.auth.jwt_secret.as_deref() else {
+            eprintln!("scheduler-server: auth.jwt_secret is not set (config file or SCHEDULER_AUTH__JWT_SECRET)");
+            return ExitCode::from(2);
+        };
+        return match JwtAuth::new(secret).mint(subject, *ttl) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("scheduler-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    init_logging(config.log.format);
+    let server = match Server::build(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("scheduler-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match server.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scheduler-server: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

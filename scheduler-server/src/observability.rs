@@ -1,0 +1,79 @@
+//! Metrics (Prometheus text at `/metrics`) and logs (`tracing-subscriber`).
+
+use crate::config::LogFormat;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Seconds an HTTP request took, by `method`, `route` (the route pattern, or
+/// `unmatched`) and `status`.
+pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
+
+/// Histogram buckets, in seconds, shared by the fire lag and request durations.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process-wide Prometheus recorder, installed on first use.
+///
+/// When another recorder is already installed (an embedding program chose
+/// its own), the returned handle renders an empty page rather than failing.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = || {
+                PrometheusBuilder::new()
+                    .set_buckets(BUCKETS)
+                    // `set_buckets` only fails for an empty slice, and BUCKETS is not empty.
+                    .unwrap_or_else(|_| PrometheusBuilder::new())
+            };
+            match builder().install_recorder() {
+                Ok(handle) => handle,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a metrics recorder is already installed; /metrics will be empty");
+                    builder().build_recorder().handle()
+                }
+            }
+        })
+        .clone()
+}
+
+/// Middleware: records [`HTTP_REQUEST_DURATION`].
+pub async fn track_http(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    tracing::debug!(%method, %route, status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route, "status" => status.to_string())
+        .record(elapsed.as_secs_f64());
+    response
+}
+
+/// Installs the log subscriber: level from `RUST_LOG` (default `info`),
+/// human-readable or JSON lines on stderr. Does nothing when a subscriber is
+/// already installed.
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    // An error only means a subscriber exists already (tests, embedding programs).
+    let _ = result;
+}

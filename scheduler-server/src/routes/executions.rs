@@ -1,0 +1,186 @@
+//! `/api/v1/executions`.
+
+use super::{take_enum, take_page};
+use crate::AppState;
+use crate::dto::*;
+use crate::error::{ApiError, ApiResult, ErrorResponse};
+use crate::extract::{ApiJson, IdPath, QueryParams};
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use scheduler_core::{ExecutionFilter, ExecutionId, ExecutionReport, ExecutionStatus, ExecutorId, Page, TaskId};
+use utoipa::IntoParams;
+
+/// The header that authenticates a callback.
+pub const CALLBACK_TOKEN_HEADER: &str = "x-callback-token";
+
+/// Query of `GET /executions`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExecutionListQuery {
+    /// Only this task.
+    task_id: Option<String>,
+    /// Only this executor.
+    executor_id: Option<String>,
+    /// Only this status.
+    status: Option<ExecutionStatusDto>,
+    /// `scheduled_time >= from` (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    from: Option<Timestamp>,
+    /// `scheduled_time <= to` (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    to: Option<Timestamp>,
+    /// Page number, from 1.
+    #[param(minimum = 1, default = 1, required = false)]
+    page: u32,
+    /// Rows per page, 1..=200.
+    #[param(minimum = 1, maximum = 200, default = 20, required = false)]
+    page_size: u32,
+}
+
+impl ExecutionListQuery {
+    fn from_query(mut q: QueryParams) -> ApiResult<Self> {
+        let task_id = q.take("task_id");
+        let executor_id = q.take("executor_id");
+        let status = take_enum(
+            &mut q,
+            "status",
+            ExecutionStatus::parse,
+            &ExecutionStatus::ALL.map(ExecutionStatus::as_str),
+        )?;
+        let rfc3339 = "must be an RFC 3339 timestamp such as 2026-11-24T10:00:00Z";
+        let from = q.parse("from", parse_timestamp, rfc3339)?;
+        let to = q.parse("to", parse_timestamp, rfc3339)?;
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(ApiError::field("from", "must not be after to"));
+        }
+        let page = take_page(&mut q)?;
+        q.finish()?;
+        Ok(Self {
+            task_id,
+            executor_id,
+            status: status.map(Into::into),
+            from: from.map(Timestamp),
+            to: to.map(Timestamp),
+            page: page.page,
+            page_size: page.page_size,
+        })
+    }
+}
+
+/// Lists executions, newest `scheduled_time` first.
+#[utoipa::path(
+    get, path = "/api/v1/executions", tag = "executions",
+    params(ExecutionListQuery),
+    responses(
+        (status = 200, description = "A page of executions", body = ExecutionList),
+        (status = 400, description = "A bad query parameter", body = ErrorResponse),
+        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
+        (status = 503, description = "Store unreachable", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn list_executions(State(state): State<AppState>, q: QueryParams) -> ApiResult<Json<ExecutionList>> {
+    let query = ExecutionListQuery::from_query(q)?;
+    let page = Page::new(query.page, query.page_size);
+    let filter = ExecutionFilter {
+        task_id: query.task_id.map(TaskId::new),
+        executor_id: query.executor_id.map(ExecutorId::new),
+        status: query.status.map(Into::into),
+        from: query.from.map(|t| t.0),
+        to: query.to.map(|t| t.0),
+    };
+    let found = state.scheduler.store().list_executions(&filter, page).await?;
+    Ok(Json(ExecutionList {
+        items: found.items.into_iter().map(Into::into).collect(),
+        total: found.total,
+        page: page.page,
+        page_size: page.page_size,
+    }))
+}
+
+/// An execution.
+#[utoipa::path(
+    get, path = "/api/v1/executions/{id}", tag = "executions",
+    params(("id" = String, Path, description = "Execution id")),
+    responses(
+        (status = 200, description = "The execution", body = ExecutionDto),
+        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+        (status = 503, description = "Store unreachable", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn get_execution(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<ExecutionDto>> {
+    let exec = state.scheduler.store().get_execution(&ExecutionId::new(id)).await?;
+    Ok(Json(exec.into()))
+}
+
+/// Cancels a pending or running execution and asks its executor to stop.
+#[utoipa::path(
+    post, path = "/api/v1/executions/{id}/stop", tag = "executions",
+    params(("id" = String, Path, description = "Execution id")),
+    responses(
+        (status = 200, description = "The execution, cancelled", body = ExecutionDto),
+        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+        (status = 409, description = "Already final", body = ErrorResponse),
+        (status = 503, description = "Store unreachable", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn stop_execution(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<ExecutionDto>> {
+    let exec = state.scheduler.stop_execution(&ExecutionId::new(id)).await?;
+    Ok(Json(exec.into()))
+}
+
+/// The `X-Callback-Token` header; missing is a 401 before the body is read.
+#[derive(Debug)]
+pub(crate) struct CallbackToken(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallbackToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.headers.get(CALLBACK_TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
+            Some(t) if !t.trim().is_empty() => Ok(Self(t.trim().to_owned())),
+            _ => Err(ApiError::Unauthorized("missing X-Callback-Token header".to_owned())),
+        }
+    }
+}
+
+/// An executor reports progress (`running`) or the end (`success`, `failed`).
+/// Authenticated by `X-Callback-Token` only (no JWT).
+#[utoipa::path(
+    post, path = "/api/v1/executions/{id}/callback", tag = "executions",
+    params(
+        ("id" = String, Path, description = "Execution id"),
+        ("X-Callback-Token" = String, Header, description = "The callback_token sent with the dispatch"),
+    ),
+    request_body = CallbackRequest,
+    security(()),
+    responses(
+        (status = 200, description = "The execution", body = ExecutionDto),
+        (status = 400, description = "Invalid body (status must be running, success or failed)", body = ErrorResponse),
+        (status = 401, description = "Missing or wrong callback token", body = ErrorResponse),
+        (status = 404, description = "Unknown id", body = ErrorResponse),
+        (status = 409, description = "The execution is already final", body = ErrorResponse),
+        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "Body is not JSON", body = ErrorResponse),
+        (status = 503, description = "Store unreachable; retry", body = ErrorResponse),
+    )
+)]
+pub(crate) async fn callback(
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    CallbackToken(token): CallbackToken,
+    ApiJson(req): ApiJson<CallbackRequest>,
+) -> ApiResult<Json<ExecutionDto>> {
+    let report = ExecutionReport {
+        status: req.status.into(),
+        result: req.result,
+        logs: req.logs,
+        end_time: req.end_time.map(|t| t.0),
+    };
+    let exec = state.scheduler.report(&ExecutionId::new(id), &token, report).await?;
+    Ok(Json(exec.into()))
+}

@@ -1,0 +1,248 @@
+//! Builds a running server from a [`Config`]: store, leadership, HTTP
+//! dispatcher and probe, engine, router, listener; and shuts it down cleanly.
+
+use crate::config::Config;
+use crate::http_dispatch::{HttpDispatcher, executor_client};
+use crate::http_probe::HttpProbe;
+use crate::{AppState, app, observability};
+use axum::Router;
+use scheduler_core::{AlwaysLeader, Leadership, MemoryStore, Scheduler, SchedulerError, Store};
+use scheduler_mysql::{MysqlLeadership, MysqlLeadershipConfig, MysqlStore};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be reached or prepared.
+    #[error("cannot use the database at {url}: {reason}")]
+    Database {
+        /// The URL, password removed.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// `host:port`.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The HTTP client for executors could not be built.
+    #[error("cannot build the HTTP client for executors: {0}")]
+    HttpClient(String),
+    /// The engine refused to start.
+    #[error("cannot start the scheduler: {0}")]
+    Scheduler(#[from] SchedulerError),
+}
+
+/// Which store the server runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The in-memory store: nothing survives a restart.
+    Memory,
+    /// MySQL at this URL (password removed).
+    Mysql(String),
+}
+
+/// A built server, listening but not yet serving.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    scheduler: Scheduler,
+    addr: SocketAddr,
+    backend: Backend,
+    callback_base: String,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Removes the password from a database URL for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Leadership>, Backend), StartError> {
+    match config.database_url() {
+        None => Ok((
+            Arc::new(MemoryStore::new()),
+            Arc::new(AlwaysLeader::default()),
+            Backend::Memory,
+        )),
+        Some(url) => open_mysql(config, &url).await,
+    }
+}
+
+async fn open_mysql(config: &Config, url: &str) -> Result<(Arc<dyn Store>, Arc<dyn Leadership>, Backend), StartError> {
+    let max_connections = config.database.as_ref().map_or(10, |d| d.max_connections);
+    let store = MysqlStore::connect(url, max_connections)
+        .await
+        .map_err(|e| StartError::Database {
+            url: redact_url(url),
+            reason: e.to_string(),
+        })?;
+    let s = &config.scheduler;
+    let leadership = MysqlLeadership::new(
+        url,
+        MysqlLeadershipConfig {
+            lock_key: s.lock_key.clone(),
+            heartbeat_interval: s.heartbeat_interval.0,
+            lock_timeout: s.lock_timeout.0,
+        },
+    );
+    Ok((Arc::new(store), Arc::new(leadership), Backend::Mysql(redact_url(url))))
+}
+
+impl Server {
+    /// Opens the store, binds `api.host:api.port`, and starts the engine.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let (store, leadership, backend) = open_store(config).await?;
+        let host = &config.api.host;
+        // An IPv6 literal needs brackets before the port.
+        let bind = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{}", config.api.port)
+        } else {
+            format!("{host}:{}", config.api.port)
+        };
+        let listener = TcpListener::bind(&bind).await.map_err(|source| StartError::Bind {
+            addr: bind.clone(),
+            source,
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: bind, source })?;
+        let callback_base = config.callback_base(addr);
+
+        let scfg = config.scheduler_config();
+        let client = executor_client(scfg.dispatch_timeout.min(Duration::from_secs(5)))
+            .map_err(|e| StartError::HttpClient(e.to_string()))?;
+        let dispatcher = HttpDispatcher::new(client.clone(), callback_base.clone(), scfg.dispatch_timeout);
+        let probe = HttpProbe::new(client, scfg.health_check_timeout);
+        let mut builder = Scheduler::builder()
+            .store(store)
+            .leadership(leadership)
+            .dispatcher(Arc::new(dispatcher))
+            .health_probe(Arc::new(probe))
+            .config(scfg);
+        if let Some(id) = &config.scheduler.instance_id {
+            builder = builder.instance_id(id.clone());
+        }
+        let scheduler = builder.build();
+        scheduler.start().await?;
+
+        let mut state = AppState::new(scheduler.clone()).with_metrics(observability::prometheus());
+        if let Some(secret) = &config.auth.jwt_secret {
+            state = state.with_jwt_secret(secret);
+        }
+        match &backend {
+            Backend::Memory => {
+                tracing::info!("using the in-memory store: nothing survives a restart (set database.url for MySQL)");
+            }
+            Backend::Mysql(url) => tracing::info!(database = %url, "using the MySQL store"),
+        }
+        if !state.auth_enabled() && !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "listening beyond loopback WITHOUT authentication: set auth.jwt_secret");
+        }
+        if config.api.public_url.is_none() && addr.ip().is_unspecified() {
+            tracing::warn!(callback_base = %callback_base, "api.public_url is not set; executors will call back to this host name");
+        }
+        tracing::info!(%addr, instance_id = %scheduler.instance_id(), callback_base = %callback_base, "listening");
+        Ok(Self {
+            listener,
+            router: app(state),
+            scheduler,
+            addr,
+            backend,
+            callback_base,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The engine.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// The store in use.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The base of callback URLs given to executors.
+    pub fn callback_base(&self) -> &str {
+        &self.callback_base
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets
+    /// in-flight requests finish, and shuts the engine down (which releases
+    /// leadership).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let upkeep = tokio::spawn(async {
+            let handle = observability::prometheus();
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        tracing::info!("HTTP server stopped; shutting the scheduler down");
+        upkeep.abort();
+        self.scheduler.shutdown().await;
+        served
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,248 @@
+//! Configuration: defaults, YAML, environment and flags in that order of
+//! precedence, and errors that name the key and where its value came from.
+
+use scheduler_server::config::{Config, LogFormat, Overrides};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn temp_yaml(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scheduler-server-config-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn load(file: Option<&PathBuf>, vars: &[(&str, &str)], flags: &Overrides) -> Result<Config, String> {
+    Config::load(file.map(PathBuf::as_path), env(vars), flags).map_err(|e| e.to_string())
+}
+
+#[test]
+fn defaults_are_the_contracts() {
+    let c = load(None, &[], &Overrides::default()).unwrap();
+    assert_eq!(c.database, None);
+    assert_eq!(c.database_url(), None);
+    assert_eq!(c.api.host, "127.0.0.1");
+    assert_eq!(c.api.port, 8080);
+    assert_eq!(c.api.public_url, None);
+    assert_eq!(c.auth.jwt_secret, None);
+    assert_eq!(c.scheduler.instance_id, None);
+    assert_eq!(c.scheduler.heartbeat_interval.0, Duration::from_secs(30));
+    assert_eq!(c.scheduler.lock_key, "scheduler_leader_lock");
+    assert_eq!(c.scheduler.lock_timeout.0, Duration::from_secs(30));
+    assert_eq!(c.scheduler.max_workers, 10);
+    assert_eq!(c.scheduler.misfire_threshold.0, Duration::from_secs(5));
+    assert_eq!(c.scheduler.dispatch_timeout.0, Duration::from_secs(10));
+    assert_eq!(c.scheduler.retry_backoff.0, Duration::from_secs(1));
+    assert_eq!(c.health_check.interval.0, Duration::from_secs(30));
+    assert_eq!(c.health_check.timeout.0, Duration::from_secs(10));
+    assert_eq!(c.health_check.failure_threshold, 3);
+    assert_eq!(c.health_check.recovery_threshold, 2);
+    assert_eq!(c.log.format, LogFormat::Text);
+
+    let engine = c.scheduler_config();
+    let default = scheduler_core::SchedulerConfig::default();
+    assert_eq!(engine.heartbeat_interval, default.heartbeat_interval);
+    assert_eq!(engine.max_workers, default.max_workers);
+    assert_eq!(engine.misfire_threshold, default.misfire_threshold);
+    assert_eq!(engine.dispatch_timeout, default.dispatch_timeout);
+    assert_eq!(engine.retry_backoff, default.retry_backoff);
+    assert_eq!(engine.health_check_interval, default.health_check_interval);
+    assert_eq!(engine.health_check_timeout, default.health_check_timeout);
+    assert_eq!(engine.health_thresholds, default.health_thresholds);
+}
+
+#[test]
+fn every_key_from_yaml() {
+    let yaml = r#"
+database:
+  url: "mysql://root:@127.0.0.1:3306/jobs"
+  max_connections: 4
+api:
+  host: "0.0.0.0"
+  port: 9090
+  public_url: "https://scheduler.example.com/"
+auth:
+  jwt_secret: "s3cret"
+scheduler:
+  instance_id: "node-1"
+  heartbeat_interval: "10s"
+  lock_key: "my_lock"
+  lock_timeout: "1m"
+  max_workers: 32
+  misfire_threshold: "2s"
+  dispatch_timeout: "500ms"
+  retry_backoff: "250ms"
+health_check:
+  interval: "1m30s"
+  timeout: "3s"
+  failure_threshold: 5
+  recovery_threshold: 4
+log:
+  format: json
+"#;
+    let path = temp_yaml("full.yaml", yaml);
+    let c = load(Some(&path), &[], &Overrides::default()).unwrap();
+    assert_eq!(c.database_url().as_deref(), Some("mysql://root:@127.0.0.1:3306/jobs"));
+    assert_eq!(c.database.as_ref().unwrap().max_connections, 4);
+    assert_eq!((c.api.host.as_str(), c.api.port), ("0.0.0.0", 9090));
+    assert_eq!(c.auth.jwt_secret.as_deref(), Some("s3cret"));
+    assert_eq!(c.scheduler.instance_id.as_deref(), Some("node-1"));
+    assert_eq!(c.scheduler.lock_key, "my_lock");
+    assert_eq!(c.scheduler.lock_timeout.0, Duration::from_secs(60));
+    assert_eq!(c.scheduler.max_workers, 32);
+    assert_eq!(c.log.format, LogFormat::Json);
+    let e = c.scheduler_config();
+    assert_eq!(e.heartbeat_interval, Duration::from_secs(10));
+    assert_eq!(e.misfire_threshold, Duration::from_secs(2));
+    assert_eq!(e.dispatch_timeout, Duration::from_millis(500));
+    assert_eq!(e.retry_backoff, Duration::from_millis(250));
+    assert_eq!(e.health_check_interval, Duration::from_secs(90));
+    assert_eq!(e.health_check_timeout, Duration::from_secs(3));
+    assert_eq!(e.health_thresholds.failure_threshold, 5);
+    assert_eq!(e.health_thresholds.recovery_threshold, 4);
+    let bound: std::net::SocketAddr = "0.0.0.0:9090".parse().unwrap();
+    assert_eq!(c.callback_base(bound), "https://scheduler.example.com");
+}
+
+#[test]
+fn database_from_separate_keys() {
+    let path = temp_yaml(
+        "db.yaml",
+        "database:\n  host: db.internal\n  port: 3307\n  user: sched\n  password: \"p@ss:word\"\n  dbname: jobs\n",
+    );
+    let c = load(Some(&path), &[], &Overrides::default()).unwrap();
+    assert_eq!(
+        c.database_url().as_deref(),
+        Some("mysql://sched:p%40ss%3Aword@db.internal:3307/jobs")
+    );
+    let no_db = temp_yaml("nodb.yaml", "database:\n  host: db.internal\n");
+    let err = load(Some(&no_db), &[], &Overrides::default()).unwrap_err();
+    assert!(err.contains("database.dbname"), "{err}");
+    // The URL wins over the separate keys (e.g. given in the environment).
+    let c = load(
+        Some(&path),
+        &[("SCHEDULER_DATABASE__URL", "mysql://u@h:1/d")],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.database_url().as_deref(), Some("mysql://u@h:1/d"));
+}
+
+#[test]
+fn env_overrides_file_and_flags_override_env() {
+    let path = temp_yaml(
+        "layers.yaml",
+        "api:\n  port: 1000\n  host: 10.0.0.1\nscheduler:\n  retry_backoff: 5s\n",
+    );
+    let vars = [
+        ("SCHEDULER_API__PORT", "2000"),
+        ("SCHEDULER_SCHEDULER__RETRY_BACKOFF", "100ms"),
+        ("SCHEDULER_DATABASE__URL", "mysql://env@127.0.0.1:3306/envdb"),
+        ("SCHEDULER_HEALTH_CHECK__FAILURE_THRESHOLD", "7"),
+        ("SCHEDULER_AUTH__JWT_SECRET", "123456"),
+        ("SCHEDULER_LOG__FORMAT", "json"),
+        // Not configuration: no `__` after the prefix.
+        ("SCHEDULER_TEST_MYSQL_URL", "mysql://elsewhere"),
+        ("OTHER__THING", "1"),
+    ];
+    let c = load(Some(&path), &vars, &Overrides::default()).unwrap();
+    assert_eq!(c.api.port, 2000);
+    assert_eq!(c.api.host, "10.0.0.1");
+    assert_eq!(c.scheduler.retry_backoff.0, Duration::from_millis(100));
+    assert_eq!(c.database_url().as_deref(), Some("mysql://env@127.0.0.1:3306/envdb"));
+    assert_eq!(c.health_check.failure_threshold, 7);
+    assert_eq!(
+        c.auth.jwt_secret.as_deref(),
+        Some("123456"),
+        "a numeric secret stays a string"
+    );
+    assert_eq!(c.log.format, LogFormat::Json);
+
+    let flags = Overrides {
+        host: Some("127.0.0.2".into()),
+        port: Some(3000),
+        public_url: Some("http://cb.local:3000".into()),
+        database_url: Some("mysql://flag@127.0.0.1:3306/flagdb".into()),
+        max_connections: Some(2),
+        instance_id: Some("flagged".into()),
+        log_format: Some(LogFormat::Text),
+    };
+    let c = load(Some(&path), &vars, &flags).unwrap();
+    assert_eq!((c.api.host.as_str(), c.api.port), ("127.0.0.2", 3000));
+    assert_eq!(c.api.public_url.as_deref(), Some("http://cb.local:3000"));
+    assert_eq!(c.database_url().as_deref(), Some("mysql://flag@127.0.0.1:3306/flagdb"));
+    assert_eq!(c.database.as_ref().unwrap().max_connections, 2);
+    assert_eq!(c.scheduler.instance_id.as_deref(), Some("flagged"));
+    assert_eq!(c.log.format, LogFormat::Text);
+}
+
+#[test]
+fn errors_name_the_key_and_the_source() {
+    let cases = [
+        ("api:\n  prot: 1\n", "api.prot"),
+        ("apii:\n  port: 1\n", "apii"),
+        ("api:\n  port: eighty\n", "api.port"),
+        ("api:\n  port: 70000\n", "api.port"),
+        ("scheduler:\n  retry_backoff: soon\n", "scheduler.retry_backoff"),
+        ("scheduler:\n  heartbeat_interval: 30\n", "scheduler.heartbeat_interval"),
+        ("scheduler:\n  max_workers: 0\n", "scheduler.max_workers"),
+        ("scheduler:\n  dispatch_timeout: 0s\n", "scheduler.dispatch_timeout"),
+        (
+            "health_check:\n  failure_threshold: 0\n",
+            "health_check.failure_threshold",
+        ),
+        ("health_check:\n  timeout: 1 fortnight\n", "health_check.timeout"),
+        ("log:\n  format: xml\n", "log.format"),
+        ("api:\n  public_url: \"not a url\"\n", "api.public_url"),
+        (
+            "database:\n  max_connections: 0\n  url: mysql://h/d\n",
+            "database.max_connections",
+        ),
+        ("auth:\n  jwt_secret: \"\"\n", "auth.jwt_secret"),
+    ];
+    for (yaml, key) in cases {
+        let path = temp_yaml("bad.yaml", yaml);
+        let err = load(Some(&path), &[], &Overrides::default()).unwrap_err();
+        assert!(err.contains(key), "error for {yaml:?} should name {key}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    let path = temp_yaml("file.yaml", "api:\n  bogus: 1\n");
+    let err = load(Some(&path), &[], &Overrides::default()).unwrap_err();
+    assert!(err.contains("file.yaml"), "names the file: {err}");
+
+    let err = load(None, &[("SCHEDULER_API__PROT", "1")], &Overrides::default()).unwrap_err();
+    assert!(err.contains("api.prot") && err.contains("SCHEDULER_API__PROT"), "{err}");
+    let err = load(None, &[("SCHEDULER_API__PORT", "x")], &Overrides::default()).unwrap_err();
+    assert!(err.contains("api.port") && err.contains("SCHEDULER_API__PORT"), "{err}");
+
+    let missing = std::env::temp_dir().join("definitely-missing-scheduler.yaml");
+    let err = load(Some(&missing), &[], &Overrides::default()).unwrap_err();
+    assert!(err.contains("definitely-missing-scheduler.yaml"), "{err}");
+    let syntax = temp_yaml("syntax.yaml", "api: [port: 1\n");
+    let err = load(Some(&syntax), &[], &Overrides::default()).unwrap_err();
+    assert!(err.contains("syntax.yaml"), "{err}");
+}
+
+#[test]
+fn empty_file_means_defaults() {
+    let path = temp_yaml("empty.yaml", "# nothing here\n");
+    let c = load(Some(&path), &[], &Overrides::default()).unwrap();
+    assert_eq!(c, Config::default());
+}
+
+#[test]
+fn callback_base_defaults_to_the_bound_address() {
+    let c = Config::default();
+    assert_eq!(
+        c.callback_base("127.0.0.1:8080".parse().unwrap()),
+        "http://127.0.0.1:8080"
+    );
+    assert_eq!(c.callback_base("[::1]:8080".parse().unwrap()), "http://[::1]:8080");
+    let wildcard = c.callback_base("0.0.0.0:8080".parse().unwrap());
+    assert!(wildcard.starts_with("http://") && wildcard.ends_with(":8080") && !wildcard.contains("0.0.0.0"));
+}
