@@ -108,6 +108,20 @@ impl Inner {
     /// only the sends. A send that cannot answer at once (an HTTP executor)
     /// continues in its own task.
     async fn send_all(self: Arc<Self>, prepared: Vec<Attempt>) {
+        // The loop is bounded by the batch and must not be cut short by
+        // tokio's cooperative budget (a send pending for that reason would
+        // become a task of its own and start late).
+        let answered = tokio::task::unconstrained(self.clone().send_now(prepared)).await;
+        // In-process handlers just spawned on this worker start before the
+        // bookkeeping below.
+        tokio::task::yield_now().await;
+        for (a, outcome) in answered {
+            self.settle(a, outcome).await;
+        }
+    }
+
+    /// Sends every attempt; returns those answered at once.
+    async fn send_now(self: Arc<Self>, prepared: Vec<Attempt>) -> Vec<(Attempt, DispatchOutcome)> {
         let mut answered = Vec::with_capacity(prepared.len());
         for a in prepared {
             let mut send = self.clone().send(a);
@@ -122,9 +136,7 @@ impl Inner {
                 }
             }
         }
-        for (a, outcome) in answered {
-            self.settle(a, outcome).await;
-        }
+        answered
     }
 
     /// Fires prepared ahead of their instant whose task this instance paused,
@@ -432,7 +444,13 @@ impl Inner {
                 callback_token: exec.callback_token.clone().unwrap_or_default(),
                 reporter: self.reporter.clone(),
             };
-            let _permit = self.permits.acquire().await;
+            // `try_acquire` first: it does not spend tokio's cooperative
+            // budget, which would make a large instant's sends yield after
+            // about 128 of them.
+            let _permit = match self.permits.try_acquire() {
+                Ok(p) => Ok(p),
+                Err(_) => self.permits.acquire().await,
+            };
             if exec.retry_count == 0 {
                 let lag = (self.now() - exec.scheduled_time).num_microseconds().unwrap_or(0);
                 metrics::fire_lag(lag.max(0) as f64 / 1e6);
