@@ -58,7 +58,9 @@ unset $(env | grep -o '^SCHEDULER_[A-Z0-9_]*__[A-Z0-9_]*' || true)
 
 echo "== starting servers"
 OPEN_PORT="$(free_port)"
-"$BIN" --port "$OPEN_PORT" --instance-id web-test-open >"$ARTIFACTS/server-open.log" 2>&1 &
+# WEB_TEST_DATABASE_URL: run the open server on MySQL/MariaDB instead of memory.
+"$BIN" --port "$OPEN_PORT" --instance-id web-test-open \
+  ${WEB_TEST_DATABASE_URL:+--database-url "$WEB_TEST_DATABASE_URL"} >"$ARTIFACTS/server-open.log" 2>&1 &
 PIDS+=($!)
 cat >"$WORK/auth.yaml" <<YAML
 auth:
