@@ -32,7 +32,7 @@ pub mod mode;
 pub use balance::{BalanceContext, LoadBalancer};
 pub use engine::{
     DailyStats, InstanceInfo, Scheduler, SchedulerBuilder, SchedulerConfig, SchedulerError, SchedulerResult,
-    SystemStatus, TaskStats, WindowStats, metrics,
+    SystemStatus, TaskStats, WindowStats, hostname, metrics,
 };
 pub use inprocess::{Handler, InProcessDispatcher, JobContext};
 pub use mode::{ExecutionMode, FireDecision, ModeContext};

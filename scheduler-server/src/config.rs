@@ -471,7 +471,7 @@ impl Config {
             return u.trim_end_matches('/').to_owned();
         }
         let host = if bound.ip().is_unspecified() {
-            hostname()
+            scheduler_core::hostname()
         } else if bound.is_ipv6() {
             format!("[{}]", bound.ip())
         } else {
@@ -479,19 +479,6 @@ impl Config {
         };
         format!("http://{host}:{}", bound.port())
     }
-}
-
-fn hostname() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|s| s.trim().to_owned())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// A duration written as `500ms`, `30s`, `5m`, `1h`, `1d` or a combination (`1m30s`).

@@ -365,7 +365,9 @@ impl SchedulerBuilder {
     }
 }
 
-fn hostname() -> String {
+/// This machine's host name (`$HOSTNAME`, then `/etc/hostname`, else
+/// `localhost`), as written into the instance rows.
+pub fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
