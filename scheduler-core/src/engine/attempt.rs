@@ -724,19 +724,16 @@ impl Inner {
 
     /// A running (or unanswered) attempt passed its deadline.
     pub(crate) async fn time_out(&self, exec: Execution) {
-        let timeout = self
-            .store
-            .get_task(&exec.task_id)
-            .await
-            .map(|t| t.timeout_seconds)
-            .unwrap_or(0);
+        // One read serves the log line and the retry rule.
+        let task = self.store.get_task(&exec.task_id).await.ok();
+        let timeout = task.as_ref().map_or(0, |t| t.timeout_seconds);
         let reason = if exec.status == Running {
             format!("attempt {} timed out after {timeout} s", exec.retry_count)
         } else {
             format!("attempt {} got no answer and timed out", exec.retry_count)
         };
         self.stop_on_executor(&exec).await;
-        if let Err(e) = self.fail_attempt(&exec, None, &reason, Timeout).await {
+        if let Err(e) = self.fail_attempt(&exec, task.as_ref(), &reason, Timeout).await {
             tracing::debug!(execution_id = %exec.id, error = %e, "timeout not applied");
         }
     }
