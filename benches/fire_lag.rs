@@ -30,9 +30,11 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use scheduler_benches::{cpu_time, fire_lag_line};
 use scheduler_core::{NewTask, Scheduler, SchedulerConfig};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+#[derive(Clone, Copy)]
 struct Window {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -53,10 +55,6 @@ impl Window {
         t >= self.from && t <= self.to
     }
 
-    fn instants(&self) -> u64 {
-        (self.to - self.from).num_seconds() as u64 + 1
-    }
-
     async fn wait_start(&self) {
         sleep_until(self.from - TimeDelta::milliseconds(5)).await;
     }
@@ -72,26 +70,85 @@ async fn sleep_until(t: DateTime<Utc>) {
     }
 }
 
-type Samples = Arc<Mutex<Vec<(DateTime<Utc>, f64)>>>;
+/// Where every job writes the lag of each of its fires: one slot per job and
+/// whole second of the window, written without a lock, so recording adds no
+/// contention between worker threads to what is measured (a shared
+/// `Mutex<Vec>` did, for every implementation alike). A slot holds the lag
+/// in microseconds plus one; 0 is "not fired".
+struct Recorder {
+    /// Set once the implementation is set up (see [`Recorder::open`]).
+    window: OnceLock<Window>,
+    secs: usize,
+    slots: Vec<AtomicU64>,
+    /// Fires recorded twice for one job and second.
+    extra: AtomicU64,
+}
+
+type Samples = Arc<Recorder>;
+
+impl Recorder {
+    fn new(n: usize, secs: i64) -> Samples {
+        let secs = secs as usize;
+        Arc::new(Self {
+            window: OnceLock::new(),
+            secs,
+            slots: (0..n * secs).map(|_| AtomicU64::new(0)).collect(),
+            extra: AtomicU64::new(0),
+        })
+    }
+
+    /// Opens the measured window once setup is done.
+    fn open(&self) -> Window {
+        *self.window.get_or_init(|| Window::after_setup(self.secs as i64))
+    }
+
+    /// Records job `i`'s fire for `instant`, `lag_ms` late.
+    fn record(&self, i: usize, instant: DateTime<Utc>, lag_ms: f64) {
+        let Some(window) = self.window.get().filter(|w| w.contains(instant)) else {
+            return;
+        };
+        let k = (instant - window.from).num_seconds() as usize;
+        let micros = (lag_ms * 1000.0).max(0.0) as u64 + 1;
+        if let Some(slot) = self.slots.get(i * self.secs + k)
+            && slot.swap(micros, Ordering::Relaxed) != 0
+        {
+            self.extra.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Lags of every recorded fire in the window, and how many fires were seen.
+    fn lags(&self) -> (Vec<f64>, u64) {
+        let lags: Vec<f64> = self
+            .slots
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .filter(|&v| v != 0)
+            .map(|v| (v - 1) as f64 / 1000.0)
+            .collect();
+        let seen = lags.len() as u64 + self.extra.load(Ordering::Relaxed);
+        (lags, seen)
+    }
+
+    fn line(&self, name: &str, n: usize, cpu: Duration) -> String {
+        let (lags, seen) = self.lags();
+        fire_lag_line(name, n, lags, (self.secs * n) as u64, seen, cpu)
+    }
+}
 
 fn lag_ms(scheduled: DateTime<Utc>) -> f64 {
     (Utc::now() - scheduled).num_microseconds().unwrap_or(0) as f64 / 1000.0
 }
 
 async fn run_scheduler(n: usize, secs: i64) -> String {
-    let samples: Samples = Arc::new(Mutex::new(Vec::with_capacity(n * (secs as usize + 3))));
-    let s2 = samples.clone();
+    let samples = Recorder::new(n, secs);
     let mut builder = Scheduler::builder().config(SchedulerConfig {
         max_workers: 64,
         ..SchedulerConfig::default()
     });
     for i in 0..n {
-        let s = s2.clone();
+        let s = samples.clone();
         builder = builder.handler(format!("job-{i}"), move |ctx| {
-            let lag = lag_ms(ctx.scheduled_time);
-            s.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((ctx.scheduled_time, lag));
+            s.record(i, ctx.scheduled_time, lag_ms(ctx.scheduled_time));
             async { Ok::<_, String>(serde_json::Value::Null) }
         });
     }
@@ -103,27 +160,20 @@ async fn run_scheduler(n: usize, secs: i64) -> String {
             .await
             .expect("add task");
     }
-    let window = Window::after_setup(secs);
+    let window = samples.open();
     window.wait_start().await;
     let cpu0 = cpu_time();
     window.wait_end().await;
     let cpu = cpu_time() - cpu0;
     scheduler.shutdown().await;
-    let lags: Vec<f64> = samples
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter(|(t, _)| window.contains(*t))
-        .map(|(_, l)| *l)
-        .collect();
-    fire_lag_line("scheduler", n, lags, window.instants() * n as u64, cpu)
+    samples.line("scheduler", n, cpu)
 }
 
 async fn run_sleep_until(n: usize, secs: i64) -> String {
-    let samples: Samples = Arc::new(Mutex::new(Vec::with_capacity(n * (secs as usize + 3))));
-    let window = Window::after_setup(secs);
+    let samples = Recorder::new(n, secs);
+    let window = samples.open();
     let mut handles = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let s = samples.clone();
         let end = window.to;
         handles.push(tokio::spawn(async move {
@@ -134,8 +184,7 @@ async fn run_sleep_until(n: usize, secs: i64) -> String {
                     return;
                 }
                 sleep_until(next).await;
-                let lag = lag_ms(next);
-                s.lock().unwrap_or_else(|p| p.into_inner()).push((next, lag));
+                s.record(i, next, lag_ms(next));
             }
         }));
     }
@@ -146,14 +195,7 @@ async fn run_sleep_until(n: usize, secs: i64) -> String {
     for h in handles {
         h.abort();
     }
-    let lags: Vec<f64> = samples
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter(|(t, _)| window.contains(*t))
-        .map(|(_, l)| *l)
-        .collect();
-    fire_lag_line("sleep_until", n, lags, window.instants() * n as u64, cpu)
+    samples.line("sleep_until", n, cpu)
 }
 
 #[cfg(feature = "peers")]
@@ -167,47 +209,36 @@ mod peers {
         (second, (now - second).num_microseconds().unwrap_or(0) as f64 / 1000.0)
     }
 
-    fn in_window(samples: &Samples, window: &Window) -> Vec<f64> {
-        let v = samples.lock().unwrap_or_else(|p| p.into_inner());
-        v.iter().filter(|(t, _)| window.contains(*t)).map(|(_, l)| *l).collect()
-    }
-
     pub async fn tokio_cron_scheduler(n: usize, secs: i64) -> String {
         use tokio_cron_scheduler::{Job, JobScheduler};
-        let samples: Samples = Arc::new(Mutex::new(Vec::new()));
+        let samples = Recorder::new(n, secs);
         let sched = JobScheduler::new().await.expect("scheduler");
-        for _ in 0..n {
+        for i in 0..n {
             let s = samples.clone();
             let job = Job::new_async("* * * * * *", move |_id, _l| {
                 let (second, lag) = attribute();
-                s.lock().unwrap_or_else(|p| p.into_inner()).push((second, lag));
+                s.record(i, second, lag);
                 Box::pin(async {})
             })
             .expect("job");
             sched.add(job).await.expect("add");
         }
         sched.start().await.expect("start");
-        let window = Window::after_setup(secs);
+        let window = samples.open();
         window.wait_start().await;
         let cpu0 = cpu_time();
         window.wait_end().await;
         let cpu = cpu_time() - cpu0;
         let mut sched = sched;
         let _ = sched.shutdown().await;
-        fire_lag_line(
-            "tokio-cron-scheduler",
-            n,
-            in_window(&samples, &window),
-            window.instants() * n as u64,
-            cpu,
-        )
+        samples.line("tokio-cron-scheduler", n, cpu)
     }
 
     pub async fn apalis_cron(n: usize, secs: i64) -> String {
         use apalis_core::worker::builder::WorkerBuilder;
         use apalis_cron::{CronScheduler, Tick};
         use std::str::FromStr;
-        let samples: Samples = Arc::new(Mutex::new(Vec::new()));
+        let samples = Recorder::new(n, secs);
         let mut workers = Vec::with_capacity(n);
         for i in 0..n {
             let s = samples.clone();
@@ -218,14 +249,14 @@ mod peers {
                     let s = s.clone();
                     async move {
                         let at = DateTime::from_timestamp(tick.get_timestamp() as i64, 0).unwrap_or_default();
-                        s.lock().unwrap_or_else(|p| p.into_inner()).push((at, lag_ms(at)));
+                        s.record(i, at, lag_ms(at));
                     }
                 });
             workers.push(tokio::spawn(async move {
                 let _ = worker.run().await;
             }));
         }
-        let window = Window::after_setup(secs);
+        let window = samples.open();
         window.wait_start().await;
         let cpu0 = cpu_time();
         window.wait_end().await;
@@ -233,13 +264,7 @@ mod peers {
         for w in workers {
             w.abort();
         }
-        fire_lag_line(
-            "apalis-cron",
-            n,
-            in_window(&samples, &window),
-            window.instants() * n as u64,
-            cpu,
-        )
+        samples.line("apalis-cron", n, cpu)
     }
 }
 

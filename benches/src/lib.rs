@@ -43,14 +43,13 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// One line of the fire-lag report.
-pub fn fire_lag_line(name: &str, n: usize, mut lags_ms: Vec<f64>, expected: u64, cpu: Duration) -> String {
+pub fn fire_lag_line(name: &str, n: usize, mut lags_ms: Vec<f64>, expected: u64, seen: u64, cpu: Duration) -> String {
     lags_ms.sort_by(f64::total_cmp);
     format!(
-        "fire_lag impl={name} n={n} p50_ms={:.3} p99_ms={:.3} max_ms={:.3} expected={expected} seen={} cpu_s={:.2}",
+        "fire_lag impl={name} n={n} p50_ms={:.3} p99_ms={:.3} max_ms={:.3} expected={expected} seen={seen} cpu_s={:.2}",
         percentile(&lags_ms, 50.0),
         percentile(&lags_ms, 99.0),
         lags_ms.last().copied().unwrap_or(f64::NAN),
-        lags_ms.len(),
         cpu.as_secs_f64()
     )
 }

@@ -63,6 +63,22 @@ pub trait Dispatcher: Send + Sync + 'static {
     /// `dispatch_timeout`; an error or a timeout is a failed attempt.
     async fn dispatch(&self, executor: &Executor, request: DispatchRequest) -> DispatchOutcome;
 
+    /// Readies a dispatch ahead of its instant, when this dispatcher can
+    /// send without waiting (in-process handlers): the engine calls this when
+    /// it prepares a fire (`fire_ahead` early), and at the instant only calls
+    /// [`PreparedDispatch::start`], so a large instant costs no task, no
+    /// lookup and no `dispatch_timeout` timer per fire. Such a start is over
+    /// when it returns, so it holds none of the `max_workers` slots.
+    /// Dispatchers that must wait (HTTP) keep the default, which hands the
+    /// request back for [`dispatch`](Self::dispatch).
+    fn prepare(
+        &self,
+        _executor: &Executor,
+        request: DispatchRequest,
+    ) -> Result<Box<dyn PreparedDispatch>, DispatchRequest> {
+        Err(request)
+    }
+
     /// Asks `executor` to stop an execution; best effort, errors are logged.
     async fn stop(&self, executor: &Executor, execution_id: &ExecutionId);
 
@@ -79,6 +95,13 @@ pub trait Dispatcher: Send + Sync + 'static {
     async fn drain(&self, _grace: std::time::Duration) -> Vec<ExecutionId> {
         Vec::new()
     }
+}
+
+/// A dispatch readied by [`Dispatcher::prepare`], started at its instant.
+pub trait PreparedDispatch: Send + 'static {
+    /// Sends it without waiting and answers: `Accepted` when the work goes on
+    /// and will be reported later. Called at most once.
+    fn start(&mut self) -> DispatchOutcome;
 }
 
 /// Hands reports back to the engine from inside the process.

@@ -1,7 +1,7 @@
 //! Running executions inside the embedding program: async handlers chosen by
 //! task name.
 
-use crate::dispatch::{DispatchOutcome, DispatchRequest, Dispatcher, ExecutionReport};
+use crate::dispatch::{DispatchOutcome, DispatchRequest, Dispatcher, ExecutionReport, PreparedDispatch};
 use crate::domain::{ExecutionId, ExecutionStatus, Executor, ExecutorRegistration, Task};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -55,6 +55,25 @@ impl Handler {
     }
 }
 
+/// The report for a handler's outcome (`Err(())`: it panicked).
+fn report_of(outcome: Result<Result<serde_json::Value, String>, impl Sized>) -> ExecutionReport {
+    let (status, result, logs) = match outcome {
+        Ok(Ok(value)) => (ExecutionStatus::Success, Some(value), None),
+        Ok(Err(message)) => (
+            ExecutionStatus::Failed,
+            None,
+            Some(format!("handler failed: {message}")),
+        ),
+        Err(_panic) => (ExecutionStatus::Failed, None, Some("handler panicked".to_owned())),
+    };
+    ExecutionReport {
+        status,
+        result,
+        logs,
+        end_time: None,
+    }
+}
+
 impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Handler")
@@ -71,9 +90,21 @@ impl std::fmt::Debug for Handler {
 /// logs, and a panic is a failed attempt too. Stop and timeout cancel it.
 #[derive(Default)]
 pub struct InProcessDispatcher {
-    handlers: HashMap<String, Handler>,
-    running: Arc<Mutex<HashMap<ExecutionId, CancellationToken>>>,
+    handlers: rustc_hash::FxHashMap<String, Handler>,
+    shared: Arc<Shared>,
+}
+
+/// What runs outlive a dispatch call with: handlers still running, by execution.
+#[derive(Default)]
+struct Shared {
+    running: Mutex<HashMap<ExecutionId, CancellationToken>>,
     tracker: tokio_util::task::TaskTracker,
+}
+
+impl Shared {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, CancellationToken>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl InProcessDispatcher {
@@ -94,72 +125,95 @@ impl InProcessDispatcher {
         v
     }
 
-    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, CancellationToken>> {
-        self.running.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[async_trait]
-impl Dispatcher for InProcessDispatcher {
-    async fn dispatch(&self, _executor: &Executor, request: DispatchRequest) -> DispatchOutcome {
-        let Some(handler) = self.handlers.get(&request.task.name).cloned() else {
-            return DispatchOutcome::Refused(format!("no in-process handler named {:?}", request.task.name));
-        };
+    /// Everything a run needs, looked up and built before it starts.
+    fn run_of(&self, request: DispatchRequest) -> Run {
+        let handler = self.handlers.get(&request.task.name).cloned();
         let cancel = CancellationToken::new();
-        self.running().insert(request.execution_id.clone(), cancel.clone());
         let ctx = JobContext {
             execution_id: request.execution_id.clone(),
             task: request.task.clone(),
             parameters: request.parameters.clone(),
             scheduled_time: request.scheduled_time,
             retry_count: request.retry_count,
-            cancel: cancel.clone(),
+            cancel,
         };
-        let running = self.running.clone();
-        self.tracker.spawn(async move {
+        Run {
+            handler,
+            cancel: ctx.cancel.clone(),
+            ctx: Some(ctx),
+            request,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// One handler run, ready to start.
+struct Run {
+    handler: Option<Handler>,
+    /// The context's token, kept to cancel a run that waits.
+    cancel: CancellationToken,
+    ctx: Option<JobContext>,
+    request: DispatchRequest,
+    shared: Arc<Shared>,
+}
+
+impl PreparedDispatch for Run {
+    /// Starts the handler: one that finishes on its first poll (most do)
+    /// costs no task, and its result is the answer; one that waits moves to
+    /// a task of its own, still cancellable. A panic, at the call or in a
+    /// poll, is a failed attempt.
+    fn start(&mut self) -> DispatchOutcome {
+        let (Some(handler), Some(ctx)) = (&self.handler, self.ctx.take()) else {
+            return DispatchOutcome::Refused(format!("no in-process handler named {:?}", self.request.task.name));
+        };
+        let mut run = match std::panic::catch_unwind(AssertUnwindSafe(|| (handler.0)(ctx))) {
+            Ok(fut) => AssertUnwindSafe(fut).catch_unwind(),
+            Err(_panic) => return DispatchOutcome::Finished(report_of(Err(()))),
+        };
+        let mut first_poll = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(outcome) = run.poll_unpin(&mut first_poll) {
+            return DispatchOutcome::Finished(report_of(outcome));
+        }
+        let (request, shared, cancel) = (self.request.clone(), self.shared.clone(), self.cancel.clone());
+        shared.running().insert(request.execution_id.clone(), cancel.clone());
+        self.shared.tracker.spawn(async move {
             let outcome = tokio::select! {
-                r = AssertUnwindSafe((handler.0)(ctx)).catch_unwind() => Some(r),
+                r = run => Some(r),
                 _ = cancel.cancelled() => None,
             };
-            running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&request.execution_id);
+            shared.running().remove(&request.execution_id);
+            // Stopped or timed out: the engine already recorded why.
+            let Some(outcome) = outcome else { return };
             // Handlers that started at the same instant run first; the
             // bookkeeping of this one waits its turn.
             tokio::task::yield_now().await;
-            let report = match outcome {
-                // Stopped or timed out: the engine already recorded why.
-                None => return,
-                Some(Ok(Ok(value))) => ExecutionReport {
-                    status: ExecutionStatus::Success,
-                    result: Some(value),
-                    logs: None,
-                    end_time: None,
-                },
-                Some(Ok(Err(message))) => ExecutionReport {
-                    status: ExecutionStatus::Failed,
-                    result: None,
-                    logs: Some(format!("handler failed: {message}")),
-                    end_time: None,
-                },
-                Some(Err(_panic)) => ExecutionReport {
-                    status: ExecutionStatus::Failed,
-                    result: None,
-                    logs: Some("handler panicked".to_owned()),
-                    end_time: None,
-                },
-            };
             request
                 .reporter
-                .report(&request.execution_id, &request.callback_token, report)
+                .report(&request.execution_id, &request.callback_token, report_of(outcome))
                 .await;
         });
         DispatchOutcome::Accepted
     }
+}
+
+#[async_trait]
+impl Dispatcher for InProcessDispatcher {
+    async fn dispatch(&self, _executor: &Executor, request: DispatchRequest) -> DispatchOutcome {
+        self.run_of(request).start()
+    }
+
+    /// Always ready: the handler is looked up and its context built ahead,
+    /// so the instant only calls it.
+    fn prepare(
+        &self,
+        _executor: &Executor,
+        request: DispatchRequest,
+    ) -> Result<Box<dyn PreparedDispatch>, DispatchRequest> {
+        Ok(Box::new(self.run_of(request)))
+    }
 
     async fn stop(&self, _executor: &Executor, execution_id: &ExecutionId) {
-        if let Some(token) = self.running().remove(execution_id) {
+        if let Some(token) = self.shared.running().remove(execution_id) {
             token.cancel();
         }
     }
@@ -175,11 +229,11 @@ impl Dispatcher for InProcessDispatcher {
     }
 
     async fn drain(&self, grace: Duration) -> Vec<ExecutionId> {
-        self.tracker.close();
-        if tokio::time::timeout(grace, self.tracker.wait()).await.is_ok() {
+        self.shared.tracker.close();
+        if tokio::time::timeout(grace, self.shared.tracker.wait()).await.is_ok() {
             return Vec::new();
         }
-        let left: Vec<(ExecutionId, CancellationToken)> = self.running().drain().collect();
+        let left: Vec<(ExecutionId, CancellationToken)> = self.shared.running().drain().collect();
         for (_, token) in &left {
             token.cancel();
         }

@@ -22,7 +22,9 @@ pub use store::*;
 pub mod dispatch;
 pub mod health;
 pub mod leader;
-pub use dispatch::{DispatchOutcome, DispatchRequest, Dispatcher, ExecutionReport, ReportSink, Reporter};
+pub use dispatch::{
+    DispatchOutcome, DispatchRequest, Dispatcher, ExecutionReport, PreparedDispatch, ReportSink, Reporter,
+};
 pub use health::{AlwaysHealthy, HealthProbe, ProbeResult};
 pub use leader::{AlwaysLeader, Leadership, LocalLeadership, LocalLock};
 pub mod balance;

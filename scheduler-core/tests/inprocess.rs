@@ -184,3 +184,73 @@ async fn shutdown_records_unfinished_handlers_honestly() {
     assert_eq!(e.status, ExecutionStatus::Failed);
     assert!(e.logs.unwrap().contains("scheduler shut down"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_before_the_first_await_fails_the_attempt_and_nothing_else() {
+    let (s, clock) = engine(|b| {
+        b.handler(
+            "eager",
+            |_ctx: JobContext| -> std::future::Ready<Result<serde_json::Value, String>> {
+                panic!("bug before any await")
+            },
+        )
+        .handler("fine", |_ctx| async { Ok::<_, String>(serde_json::json!("ok")) })
+    })
+    .await;
+    let eager = s
+        .add_task(NewTask::new("eager", "*/5 * * * * *").max_retry(0))
+        .await
+        .unwrap();
+    let fine = s.add_task(NewTask::new("fine", "*/5 * * * * *")).await.unwrap();
+    run_until(&clock, t0() + secs(6)).await;
+    let e = executions(&s, &eager.id).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].status, ExecutionStatus::Failed);
+    assert!(
+        e[0].logs.as_deref().unwrap_or("").contains("handler panicked"),
+        "{:?}",
+        e[0].logs
+    );
+    let f = executions(&s, &fine.id).await;
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].status, ExecutionStatus::Success);
+    // A handler that finished on its first poll ran at its instant.
+    assert_eq!(f[0].start_time, Some(t0() + secs(5)));
+}
+
+/// An instant with more fires than one worker sends alone wakes early and
+/// waits out the rest on the clock: every fire still starts at or after its
+/// instant, never before, including those whose mode is decided at the
+/// instant.
+#[tokio::test(start_paused = true)]
+async fn a_large_instant_fires_everything_at_its_instant_and_never_before() {
+    const N: usize = 1100;
+    let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let clock = ManualClock::new(t0());
+    let mut b = Scheduler::builder().clock(Arc::new(clock.clone())).config(config());
+    for i in 0..=N {
+        let (starts, clock) = (starts.clone(), clock.clone());
+        b = b.handler(format!("job-{i}"), move |ctx: JobContext| {
+            starts.lock().unwrap().push((ctx.scheduled_time, clock.now()));
+            async { Ok::<_, String>(serde_json::Value::Null) }
+        });
+    }
+    let s = b.build();
+    s.start().await.unwrap();
+    for i in 0..N {
+        s.add_task(NewTask::new(format!("job-{i}"), "*/10 * * * * *"))
+            .await
+            .unwrap();
+    }
+    // One decided at the instant (sequential), in the same instant.
+    s.add_task(NewTask::new(format!("job-{N}"), "*/10 * * * * *").execution_mode("sequential".into()))
+        .await
+        .unwrap();
+    run_until(&clock, t0() + secs(12)).await;
+    let starts = starts.lock().unwrap().clone();
+    assert_eq!(starts.len(), N + 1, "every task fired once at t0 + 10 s");
+    for (scheduled, started) in starts {
+        assert_eq!(scheduled, t0() + secs(10));
+        assert!(started >= scheduled, "started {started} before its instant {scheduled}");
+    }
+}

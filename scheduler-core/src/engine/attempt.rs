@@ -16,25 +16,36 @@
 use super::timer::{FireKind, FirePlan, TimerMsg};
 use super::{Inner, SchedulerError, SchedulerResult, metrics};
 use crate::balance::{BalanceContext, lowest_priority_tier};
-use crate::dispatch::{DispatchOutcome, DispatchRequest, ExecutionReport};
+use crate::dispatch::{DispatchOutcome, DispatchRequest, ExecutionReport, PreparedDispatch};
 use crate::domain::*;
 use crate::mode::{FireDecision, ModeContext};
 use crate::store::StoreError;
 use chrono::{DateTime, Duration, Utc};
-use futures::FutureExt;
 use std::sync::Arc;
 
 /// Groups of prepared fires at least twice this size are sent from several
 /// worker threads.
 const SPLIT_AT: usize = 512;
 
+/// How early a large instant (see [`SPLIT_AT`]) wakes to wait out the rest
+/// on the clock.
+const PRECISE_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
 use ExecutionStatus::{Cancelled, Failed, Pending, Running, Skipped, Success, Timeout};
 
 /// An attempt recorded in the store, ready to be sent.
+///
+/// Boxed parts: an instant moves thousands of these around.
 pub(crate) struct Attempt {
-    execution: Execution,
+    execution: Box<Execution>,
     task: Arc<Task>,
-    executor: Executor,
+    executor: Box<Executor>,
+    /// A fire prepared ahead of its instant: readied by a dispatcher that
+    /// sends without waiting, or else the request to send.
+    ready: Option<Box<dyn PreparedDispatch>>,
+    request: Option<DispatchRequest>,
+    /// The answer of a started `ready`, and about when it was sent.
+    answer: Option<(DispatchOutcome, DateTime<Utc>)>,
 }
 
 fn chrono_of(d: std::time::Duration) -> Duration {
@@ -43,6 +54,14 @@ fn chrono_of(d: std::time::Duration) -> Duration {
 
 fn new_token() -> String {
     format!("{:032x}", rand::random::<u128>())
+}
+
+/// Records the fire lag of a first attempt sent at `now`.
+fn note_fire_lag(exec: &Execution, now: DateTime<Utc>) {
+    if exec.retry_count == 0 {
+        let lag = (now - exec.scheduled_time).num_microseconds().unwrap_or(0);
+        metrics::fire_lag(lag.max(0) as f64 / 1e6);
+    }
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -76,9 +95,18 @@ impl Inner {
                 deferred.push(plan);
             }
         }
+        // A large instant wakes a little early and waits out the rest on the
+        // clock itself (`until_instant`): the timer's millisecond ticks
+        // would start it 1 to 2 ms late.
+        let large = prepared.len() >= 2 * SPLIT_AT;
+        let wake = if large {
+            instant - chrono_of(PRECISE_WAIT)
+        } else {
+            instant
+        };
         tokio::select! {
             _ = self.shutdown.cancelled() => {}
-            _ = self.clock.sleep_until(instant) => {}
+            _ = self.clock.sleep_until(wake) => {}
         }
         if !self.is_leader() {
             for a in prepared {
@@ -87,56 +115,103 @@ impl Inner {
             return;
         }
         let mut prepared = self.drop_changed(prepared, prepared_at).await;
-        // A large instant is sent from every worker thread at once.
+        // A large instant is sent from every worker thread at once, each part
+        // a task of its own: a task spawned alone waits in this worker's LIFO
+        // slot, which no other worker can take from; the next spawn moves it
+        // to the shared queue and wakes an idle worker.
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if workers > 1 && prepared.len() >= 2 * SPLIT_AT {
+        if workers > 1 && large {
             let chunk = prepared.len().div_ceil(workers);
-            while prepared.len() > chunk {
-                let part = prepared.split_off(prepared.len() - chunk);
+            while !prepared.is_empty() {
+                let part = prepared.split_off(prepared.len().saturating_sub(chunk));
                 let me = self.clone();
-                self.spawn(async move { me.send_all(part).await });
+                self.spawn(async move {
+                    me.until_instant(instant).await;
+                    me.send_all(part).await
+                });
+            }
+        } else {
+            if large {
+                self.until_instant(instant).await;
+            }
+            self.clone().send_all(prepared).await;
+        }
+        if !deferred.is_empty() && self.now() < instant {
+            // Woken early for the large part; the others never fire early.
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = self.clock.sleep_until(instant) => {}
             }
         }
-        self.clone().send_all(prepared).await;
         for plan in deferred {
             let me = self.clone();
             self.spawn(async move { me.fire_now(plan).await });
         }
     }
 
-    /// Sends prepared attempts, then records the answers: the instant costs
-    /// only the sends. A send that cannot answer at once (an HTTP executor)
-    /// continues in its own task.
-    async fn send_all(self: Arc<Self>, prepared: Vec<Attempt>) {
-        // The loop is bounded by the batch and must not be cut short by
-        // tokio's cooperative budget (a send pending for that reason would
-        // become a task of its own and start late).
-        let answered = tokio::task::unconstrained(self.clone().send_now(prepared)).await;
-        // In-process handlers just spawned on this worker start before the
-        // bookkeeping below.
-        tokio::task::yield_now().await;
-        for (a, outcome) in answered {
-            self.settle(a, outcome).await;
+    /// Waits for a large instant that is at most [`PRECISE_WAIT`] away by
+    /// reading the clock between other tasks' turns, so its part starts
+    /// within microseconds of the instant instead of on the timer's next
+    /// millisecond tick (1 to 2 ms late): at most this much of a worker's
+    /// time per large instant, which is about to keep every worker busy
+    /// anyway. After twice that much real time (a paused test clock does not
+    /// move while tasks are busy) it sleeps like any other wait.
+    async fn until_instant(&self, instant: DateTime<Utc>) {
+        let started = std::time::Instant::now();
+        while self.now() < instant {
+            if started.elapsed() > 2 * PRECISE_WAIT {
+                tokio::select! {
+                    _ = self.shutdown.cancelled() => {}
+                    _ = self.clock.sleep_until(instant) => {}
+                }
+                return;
+            }
+            tokio::task::yield_now().await;
         }
     }
 
-    /// Sends every attempt; returns those answered at once.
-    async fn send_now(self: Arc<Self>, prepared: Vec<Attempt>) -> Vec<(Attempt, DispatchOutcome)> {
-        let mut answered = Vec::with_capacity(prepared.len());
-        for a in prepared {
-            let mut send = self.clone().send(a);
-            match (&mut send).now_or_never() {
-                Some(done) => answered.push(done),
-                None => {
-                    let me = self.clone();
-                    self.spawn(async move {
-                        let (a, outcome) = send.await;
-                        me.settle(a, outcome).await;
-                    });
-                }
+    /// Sends prepared attempts, then records the answers: the instant costs
+    /// only the sends.
+    async fn send_all(self: Arc<Self>, mut prepared: Vec<Attempt>) {
+        self.start_ready(&mut prepared);
+        for mut a in prepared.extract_if(.., |a| a.answer.is_none()) {
+            let request = match a.request.take() {
+                Some(r) => r,
+                None => self.request_for(&a),
+            };
+            let me = self.clone();
+            self.spawn(async move {
+                let (a, outcome) = me.clone().send_request(a, request).await;
+                me.settle(a, outcome).await;
+            });
+        }
+        // In-process handlers that wait, just spawned on this worker, start
+        // before the bookkeeping below.
+        tokio::task::yield_now().await;
+        for mut a in prepared {
+            if let Some((outcome, sent_at)) = a.answer.take() {
+                note_fire_lag(&a.execution, sent_at);
+                self.settle(a, outcome).await;
             }
         }
-        answered
+    }
+
+    /// Starts every attempt the dispatcher readied, in place, and keeps each
+    /// answer with about when it was sent. Nothing else happens here: the
+    /// instant's work is only the starts.
+    fn start_ready(&self, prepared: &mut [Attempt]) {
+        // The clock is read once per few starts: the fire-lag buckets are far
+        // coarser than the time a few starts take.
+        let mut now = self.now();
+        for (i, a) in prepared.iter_mut().enumerate() {
+            if let Some(ready) = a.ready.as_mut() {
+                let outcome = ready.start();
+                if i % 16 == 15 {
+                    now = self.now();
+                }
+                a.answer = Some((outcome, now));
+            }
+        }
     }
 
     /// Fires prepared ahead of their instant whose task this instance paused,
@@ -145,14 +220,14 @@ impl Inner {
     async fn drop_changed(&self, prepared: Vec<Attempt>, since: DateTime<Utc>) -> Vec<Attempt> {
         let changed: Vec<TaskId> = {
             let mut recent = self.recent_changes.lock().unwrap_or_else(|p| p.into_inner());
-            let horizon = since - Duration::seconds(60);
-            recent.retain(|_, at| *at >= horizon);
-            if recent.is_empty() {
+            if recent.last.is_none_or(|last| last < since) {
                 return prepared;
             }
+            let horizon = since - Duration::seconds(60);
+            recent.by_task.retain(|_, at| *at >= horizon);
             prepared
                 .iter()
-                .filter(|a| recent.get(&a.task.id).is_some_and(|at| *at >= since))
+                .filter(|a| recent.by_task.get(&a.task.id).is_some_and(|at| *at >= since))
                 .map(|a| a.task.id.clone())
                 .collect()
         };
@@ -202,7 +277,12 @@ impl Inner {
     /// Claims a fire and records its first attempt, dispatched at `instant`.
     async fn claim_and_prepare(&self, plan: &FirePlan, instant: DateTime<Utc>) -> Option<Attempt> {
         let exec = self.claim(plan, Pending).await?;
-        self.begin_attempt(exec, plan.task.clone(), instant).await
+        let mut a = self.begin_attempt(exec, plan.task.clone(), instant).await?;
+        match self.dispatcher.prepare(&a.executor, self.request_for(&a)) {
+            Ok(ready) => a.ready = Some(ready),
+            Err(request) => a.request = Some(request),
+        }
+        Some(a)
     }
 
     /// Inserts the fire's execution row, unique per (task, instant).
@@ -381,9 +461,12 @@ impl Inner {
             .dispatched(false);
         match self.store.update_execution(&exec.id, &guard, &change).await {
             Ok(execution) => Some(Attempt {
-                execution,
+                execution: Box::new(execution),
                 task,
-                executor,
+                executor: Box::new(executor),
+                ready: None,
+                request: None,
+                answer: None,
             }),
             Err(StoreError::Conflict(_)) => None,
             Err(e) => {
@@ -432,29 +515,33 @@ impl Inner {
 
     /// Sends a recorded attempt, bounded by `dispatch_timeout`.
     fn send(self: Arc<Self>, a: Attempt) -> futures::future::BoxFuture<'static, (Attempt, DispatchOutcome)> {
+        let request = self.request_for(&a);
+        self.send_request(a, request)
+    }
+
+    /// What the executor is told about an attempt.
+    fn request_for(&self, a: &Attempt) -> DispatchRequest {
+        let exec = &a.execution;
+        DispatchRequest {
+            execution_id: exec.id.clone(),
+            task: a.task.clone(),
+            parameters: exec.parameters.clone(),
+            scheduled_time: exec.scheduled_time,
+            timeout_seconds: a.task.timeout_seconds,
+            retry_count: exec.retry_count,
+            callback_token: exec.callback_token.clone().unwrap_or_default(),
+            reporter: self.reporter.clone(),
+        }
+    }
+
+    fn send_request(
+        self: Arc<Self>,
+        a: Attempt,
+        request: DispatchRequest,
+    ) -> futures::future::BoxFuture<'static, (Attempt, DispatchOutcome)> {
         Box::pin(async move {
-            let exec = &a.execution;
-            let request = DispatchRequest {
-                execution_id: exec.id.clone(),
-                task: a.task.clone(),
-                parameters: exec.parameters.clone(),
-                scheduled_time: exec.scheduled_time,
-                timeout_seconds: a.task.timeout_seconds,
-                retry_count: exec.retry_count,
-                callback_token: exec.callback_token.clone().unwrap_or_default(),
-                reporter: self.reporter.clone(),
-            };
-            // `try_acquire` first: it does not spend tokio's cooperative
-            // budget, which would make a large instant's sends yield after
-            // about 128 of them.
-            let _permit = match self.permits.try_acquire() {
-                Ok(p) => Ok(p),
-                Err(_) => self.permits.acquire().await,
-            };
-            if exec.retry_count == 0 {
-                let lag = (self.now() - exec.scheduled_time).num_microseconds().unwrap_or(0);
-                metrics::fire_lag(lag.max(0) as f64 / 1e6);
-            }
+            let _permit = self.permits.acquire().await;
+            note_fire_lag(&a.execution, self.now());
             let outcome = {
                 let mut dispatch = self.dispatcher.dispatch(&a.executor, request);
                 // Most in-process dispatches answer on the first poll: no timer for them.
@@ -481,6 +568,7 @@ impl Inner {
             execution: exec,
             task,
             executor,
+            ..
         } = a;
         match outcome {
             DispatchOutcome::Accepted => {
@@ -489,8 +577,16 @@ impl Inner {
             }
             DispatchOutcome::Finished(report) => {
                 metrics::dispatch("finished");
-                if let Err(e) = self.apply_report(&exec, Some(&task), report).await {
-                    tracing::debug!(execution_id = %exec.id, error = %e, "synchronous result not applied");
+                match self.apply_report(&exec, Some(&task), report.clone()).await {
+                    Ok(_) => {}
+                    Err(SchedulerError::Store(StoreError::Unavailable(e))) => {
+                        // Not lost to an outage: the report path retries with backoff.
+                        tracing::warn!(execution_id = %exec.id, error = %e, "synchronous result not recorded yet; retrying");
+                        let (reporter, token) =
+                            (self.reporter.clone(), exec.callback_token.clone().unwrap_or_default());
+                        self.spawn(async move { reporter.report(&exec.id, &token, report).await });
+                    }
+                    Err(e) => tracing::debug!(execution_id = %exec.id, error = %e, "synchronous result not applied"),
                 }
             }
             DispatchOutcome::Refused(reason) => {

@@ -175,7 +175,7 @@ pub(crate) struct Inner {
     pub(crate) timer_tx: mpsc::UnboundedSender<TimerMsg>,
     /// Tasks this instance changed recently, and when: a fire prepared before
     /// such a change is re-checked at its instant.
-    pub(crate) recent_changes: Mutex<std::collections::HashMap<TaskId, DateTime<Utc>>>,
+    pub(crate) recent_changes: Mutex<RecentChanges>,
     /// Attempts this instance recorded as sent but never sent (it lost
     /// leadership before their instant and could not hand them back): handed
     /// back when it leads again, instead of waiting for their timeout.
@@ -209,6 +209,14 @@ impl Inner {
     pub(crate) fn arc(&self) -> Option<Arc<Inner>> {
         self.me.upgrade()
     }
+}
+
+/// Tasks this instance changed, and when; `last` answers "anything since?"
+/// without a scan.
+#[derive(Default)]
+pub(crate) struct RecentChanges {
+    pub(crate) by_task: std::collections::HashMap<TaskId, DateTime<Utc>>,
+    pub(crate) last: Option<DateTime<Utc>>,
 }
 
 struct EngineSink(Weak<Inner>);
@@ -351,7 +359,7 @@ impl SchedulerBuilder {
             hostname,
             started_at,
             timer_tx,
-            recent_changes: Mutex::new(std::collections::HashMap::new()),
+            recent_changes: Mutex::new(RecentChanges::default()),
             ready: tokio::sync::watch::Sender::new(false),
             unsent: Mutex::new(Vec::new()),
             timer_rx: Mutex::new(Some(timer_rx)),
@@ -806,10 +814,11 @@ impl Inner {
 
     /// Tells this instance's timer about a changed task.
     fn notify(&self, task: &Task) {
-        self.recent_changes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(task.id.clone(), self.now());
+        let now = self.now();
+        let mut recent = self.recent_changes.lock().unwrap_or_else(|p| p.into_inner());
+        recent.by_task.insert(task.id.clone(), now);
+        recent.last = recent.last.max(Some(now));
+        drop(recent);
         let _ = self.timer_tx.send(TimerMsg::Upsert(Arc::new(task.clone())));
     }
 }

@@ -16,6 +16,7 @@ use super::{Inner, metrics};
 use crate::domain::{MisfirePolicy, Task, TaskId, TaskStatus};
 use crate::schedule::ScheduleCache;
 use chrono::{DateTime, Duration, Utc};
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
@@ -165,6 +166,10 @@ impl Timer {
     /// Pops every entry due by `horizon` and plans its fire.
     fn take_due(&mut self, now: DateTime<Utc>, horizon: DateTime<Utc>, threshold: Duration) -> Vec<FirePlan> {
         let mut plans = Vec::new();
+        // Tasks sharing a schedule and an instant share their next instant:
+        // computed once per batch.
+        let mut next_of: FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>> =
+            FxHashMap::default();
         while let Some(Reverse((t, seq, _))) = self.heap.peek() {
             if *t > horizon {
                 break;
@@ -200,7 +205,10 @@ impl Timer {
                     MisfirePolicy::Skip => (instant, FireKind::SkipMissed, next),
                 }
             } else {
-                (instant, FireKind::OnTime, schedule.next_after(instant))
+                let next = *next_of
+                    .entry((Arc::as_ptr(&schedule), instant))
+                    .or_insert_with(|| schedule.next_after(instant));
+                (instant, FireKind::OnTime, next)
             };
             plans.push(FirePlan {
                 task: entry.task.clone(),
