@@ -11,6 +11,7 @@ use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::hash_map;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
@@ -33,11 +34,14 @@ struct State {
     executors: BTreeMap<ExecutorId, Executor>,
     instance_ids: HashMap<String, ExecutorId>,
 
-    executions: HashMap<ExecutionId, Execution>,
+    /// Boxed: a growing table moves pointers, not executions.
+    executions: HashMap<ExecutionId, Box<Execution>>,
     fires: HashSet<(TaskId, DateTime<Utc>)>,
     by_time: BTreeSet<TimeKey<ExecutionId>>,
     by_task: HashMap<TaskId, BTreeSet<TimeKey<ExecutionId>>>,
-    by_executor: HashMap<ExecutorId, HashSet<ExecutionId>>,
+    /// Ordered: ids are time-ordered, so inserts append (a hash set this
+    /// large would rehash every id as it grows).
+    by_executor: HashMap<ExecutorId, BTreeSet<ExecutionId>>,
     due: BTreeSet<TimeKey<ExecutionId>>,
     unanswered: BTreeSet<ExecutionId>,
     deadlines: BTreeSet<TimeKey<ExecutionId>>,
@@ -76,6 +80,33 @@ fn page_of<'a, T: Clone + 'a>(rows: impl Iterator<Item = &'a T>, page: Page) -> 
         total += 1;
     }
     Paged { items, total }
+}
+
+/// The fields of an execution the indexes depend on.
+struct Indexed {
+    id: ExecutionId,
+    task_id: TaskId,
+    status: ExecutionStatus,
+    executor_id: Option<ExecutorId>,
+    created_at: DateTime<Utc>,
+    dispatched_at: Option<DateTime<Utc>>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    timeout_at: Option<DateTime<Utc>>,
+}
+
+impl Indexed {
+    fn of(e: &Execution) -> Self {
+        Self {
+            id: e.id.clone(),
+            task_id: e.task_id.clone(),
+            status: e.status,
+            executor_id: e.executor_id.clone(),
+            created_at: e.created_at,
+            dispatched_at: e.dispatched_at,
+            next_attempt_at: e.next_attempt_at,
+            timeout_at: e.timeout_at,
+        }
+    }
 }
 
 impl State {
@@ -117,7 +148,7 @@ impl State {
     /// Moves an execution's entries in the indexes that depend on mutable
     /// fields from what `old` needs to what `new` needs, touching only the
     /// indexes whose key changed. `None` means "not stored".
-    fn reindex(&mut self, old: Option<&Execution>, new: Option<&Execution>) {
+    fn reindex(&mut self, old: Option<&Indexed>, new: Option<&Indexed>) {
         let id = match (old, new) {
             (Some(e), _) | (None, Some(e)) => e.id.clone(),
             (None, None) => return,
@@ -132,7 +163,7 @@ impl State {
             }
         }
         // Executions by executor.
-        let executor = |e: Option<&Execution>| e.and_then(|e| e.executor_id.clone());
+        let executor = |e: Option<&Indexed>| e.and_then(|e| e.executor_id.clone());
         let (xo, xn) = (executor(old), executor(new));
         if xo != xn {
             if let Some(x) = &xo
@@ -145,7 +176,7 @@ impl State {
             }
         }
         // Running executions by executor (least_loaded).
-        let running_on = |e: Option<&Execution>| {
+        let running_on = |e: Option<&Indexed>| {
             e.filter(|e| e.status == ExecutionStatus::Running)
                 .and_then(|e| e.executor_id.clone())
         };
@@ -161,7 +192,7 @@ impl State {
             }
         }
         // Due (pending, not sent), unanswered (pending, sent) and deadlines.
-        let due = |e: Option<&Execution>| {
+        let due = |e: Option<&Indexed>| {
             e.filter(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_none())
                 .map(|e| e.next_attempt_at.unwrap_or(e.created_at))
         };
@@ -174,9 +205,8 @@ impl State {
                 self.due.insert((t, id.clone()));
             }
         }
-        let unanswered = |e: Option<&Execution>| {
-            e.is_some_and(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_some())
-        };
+        let unanswered =
+            |e: Option<&Indexed>| e.is_some_and(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_some());
         let (u_old, u_new) = (unanswered(old), unanswered(new));
         if u_old != u_new {
             if u_new {
@@ -185,7 +215,7 @@ impl State {
                 self.unanswered.remove(&id);
             }
         }
-        let deadline = |e: Option<&Execution>| e.filter(|e| !e.status.is_final()).and_then(|e| e.timeout_at);
+        let deadline = |e: Option<&Indexed>| e.filter(|e| !e.status.is_final()).and_then(|e| e.timeout_at);
         let (t_old, t_new) = (deadline(old), deadline(new));
         if t_old != t_new {
             if let Some(t) = t_old {
@@ -197,7 +227,7 @@ impl State {
         }
     }
 
-    fn count(&mut self, e: &Execution, add: bool) {
+    fn count(&mut self, e: &Indexed, add: bool) {
         let bump = |n: &mut u64| {
             if add {
                 *n += 1;
@@ -222,19 +252,23 @@ impl State {
         if !self.tasks.contains_key(&e.task_id) {
             return Err(StoreError::task_not_found(&e.task_id));
         }
-        if self.executions.contains_key(&e.id) {
-            return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
+        match self.executions.entry(e.id.clone()) {
+            hash_map::Entry::Occupied(_) => {
+                return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
+            }
+            hash_map::Entry::Vacant(slot) => {
+                slot.insert(Box::new(e.clone()));
+            }
         }
         let key = (e.scheduled_time, e.id.clone());
         self.by_time.insert(key.clone());
         self.by_task.entry(e.task_id.clone()).or_default().insert(key);
-        self.reindex(None, Some(e));
-        self.executions.insert(e.id.clone(), e.clone());
+        self.reindex(None, Some(&Indexed::of(e)));
         Ok(e.clone())
     }
 
     fn ids_to_executions<'a>(&'a self, ids: impl Iterator<Item = &'a ExecutionId>, limit: u32) -> Vec<Execution> {
-        ids.filter_map(|id| self.executions.get(id).cloned())
+        ids.filter_map(|id| self.executions.get(id).map(|e| Execution::clone(e)))
             .take(limit as usize)
             .collect()
     }
@@ -475,11 +509,11 @@ impl Store for MemoryStore {
         }
         let ids = s.by_executor.remove(id).unwrap_or_default();
         for eid in ids {
-            if let Some(mut ex) = s.executions.remove(&eid) {
-                let before = ex.clone();
+            if let Some(ex) = s.executions.get_mut(&eid) {
+                let before = Indexed::of(ex);
                 ex.executor_id = None;
-                s.reindex(Some(&before), Some(&ex));
-                s.executions.insert(eid, ex);
+                let after = Indexed::of(ex);
+                s.reindex(Some(&before), Some(&after));
             }
         }
         s.running_by_executor.remove(id);
@@ -557,7 +591,7 @@ impl Store for MemoryStore {
         let s = self.lock();
         s.executions
             .get(id)
-            .cloned()
+            .map(|e| Execution::clone(e))
             .ok_or_else(|| StoreError::execution_not_found(id))
     }
 
@@ -580,7 +614,7 @@ impl Store for MemoryStore {
                 .get(x)
                 .into_iter()
                 .flatten()
-                .filter_map(|id| s.executions.get(id))
+                .filter_map(|id| s.executions.get(id).map(|e| &**e))
                 .filter(|e| keep(e))
                 .collect();
             rows.sort_by(|a, b| (b.scheduled_time, &b.id).cmp(&(a.scheduled_time, &a.id)));
@@ -602,7 +636,7 @@ impl Store for MemoryStore {
         let rows = index
             .range(lo..)
             .rev()
-            .filter_map(|(_, id)| s.executions.get(id))
+            .filter_map(|(_, id)| s.executions.get(id).map(|e| &**e))
             .filter(|e| keep(e));
         Ok(page_of(rows, page))
     }
@@ -615,25 +649,20 @@ impl Store for MemoryStore {
     ) -> StoreResult<Execution> {
         let mut s = self.lock();
         let state = &mut *s;
-        let Some(mut current) = state.executions.remove(id) else {
+        let Some(current) = state.executions.get_mut(id) else {
             return Err(StoreError::execution_not_found(id));
         };
-        if !guard.matches(&current) {
-            let err = StoreError::Conflict(format!(
+        if !guard.matches(current) {
+            return Err(StoreError::Conflict(format!(
                 "execution {id} is {} (attempt {})",
                 current.status.as_str(),
                 current.retry_count
-            ));
-            state.executions.insert(id.clone(), current);
-            return Err(err);
+            )));
         }
-        let out = {
-            let before = current.clone();
-            change.apply_to(&mut current);
-            state.reindex(Some(&before), Some(&current));
-            current.clone()
-        };
-        state.executions.insert(id.clone(), current);
+        let before = Indexed::of(current);
+        change.apply_to(current);
+        let out = Execution::clone(current);
+        state.reindex(Some(&before), Some(&Indexed::of(&out)));
         Ok(out)
     }
 

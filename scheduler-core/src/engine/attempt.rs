@@ -56,6 +56,19 @@ fn new_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+impl Attempt {
+    fn new(execution: Execution, task: Arc<Task>, executor: Executor) -> Self {
+        Self {
+            execution: Box::new(execution),
+            task,
+            executor: Box::new(executor),
+            ready: None,
+            request: None,
+            answer: None,
+        }
+    }
+}
+
 /// Records the fire lag of a first attempt sent at `now`.
 fn note_fire_lag(exec: &Execution, now: DateTime<Utc>) {
     if exec.retry_count == 0 {
@@ -274,10 +287,22 @@ impl Inner {
         keep
     }
 
-    /// Claims a fire and records its first attempt, dispatched at `instant`.
+    /// Claims a fire and records its first attempt, dispatched at `instant`:
+    /// the executor is picked first, so the claim records the attempt too
+    /// (one write). With no candidate, or when picking fails, the claim goes
+    /// alone and the attempt follows the usual rules.
     async fn claim_and_prepare(&self, plan: &FirePlan, instant: DateTime<Utc>) -> Option<Attempt> {
-        let exec = self.claim(plan, Pending).await?;
-        let mut a = self.begin_attempt(exec, plan.task.clone(), instant).await?;
+        let mut a = match self.pick(&plan.task, None).await {
+            Ok(Some(executor)) => {
+                let change = self.attempt_change(&executor, &plan.task, instant);
+                let exec = self.claim(plan, Pending, Some(&change)).await?;
+                Attempt::new(exec, plan.task.clone(), executor)
+            }
+            Ok(None) | Err(_) => {
+                let exec = self.claim(plan, Pending, None).await?;
+                self.begin_attempt(exec, plan.task.clone(), instant).await?
+            }
+        };
         match self.dispatcher.prepare(&a.executor, self.request_for(&a)) {
             Ok(ready) => a.ready = Some(ready),
             Err(request) => a.request = Some(request),
@@ -285,8 +310,14 @@ impl Inner {
         Some(a)
     }
 
-    /// Inserts the fire's execution row, unique per (task, instant).
-    async fn claim(&self, plan: &FirePlan, status: ExecutionStatus) -> Option<Execution> {
+    /// Inserts the fire's execution row, unique per (task, instant), with
+    /// its first attempt already recorded when `attempt` is given.
+    async fn claim(
+        &self,
+        plan: &FirePlan,
+        status: ExecutionStatus,
+        attempt: Option<&ExecutionChange>,
+    ) -> Option<Execution> {
         let now = self.now();
         let params = plan.task.parameters.clone().map(serde_json::Value::Object);
         let mut exec = Execution::new_pending(plan.task.id.clone(), TriggerType::Schedule, plan.instant, params, now);
@@ -297,6 +328,9 @@ impl Inner {
         } else {
             // Not dispatched by the due sweep before its instant.
             exec.next_attempt_at = Some(plan.instant);
+        }
+        if let Some(change) = attempt {
+            change.apply_to(&mut exec);
         }
         if plan.kind == FireKind::Misfire {
             let line = format!("misfire: fired late at {now} for the latest missed instant");
@@ -350,10 +384,10 @@ impl Inner {
                 }
             }
             Ok(FireDecision::RecordSkipped) => {
-                self.claim(&plan, Skipped).await;
+                self.claim(&plan, Skipped, None).await;
             }
             Ok(FireDecision::Dispatch) => {
-                if let Some(exec) = self.claim(&plan, Pending).await {
+                if let Some(exec) = self.claim(&plan, Pending, None).await {
                     let now = self.now();
                     if let Some(a) = self.begin_attempt(exec, plan.task.clone(), now).await {
                         self.run_attempt(a).await;
@@ -402,77 +436,80 @@ impl Inner {
     /// candidate (the attempt failed and the retry rule ran), when another
     /// dispatcher won the race, or when the store failed.
     async fn begin_attempt(&self, exec: Execution, task: Arc<Task>, at: DateTime<Utc>) -> Option<Attempt> {
-        let mut candidates = match self.store.dispatch_candidates(&task.id).await {
-            Ok(c) => c,
+        let executor = match self.pick(&task, exec.executor_id.as_ref()).await {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                let reason = format!(
+                    "attempt {}: no candidate executor (none assigned is online and healthy)",
+                    exec.retry_count
+                );
+                let _ = self.fail_attempt(&exec, Some(&task), &reason, Failed).await;
+                return None;
+            }
             Err(e) => {
-                tracing::warn!(execution_id = %exec.id, error = %e, "cannot list candidates; the sweep will retry");
+                tracing::warn!(execution_id = %exec.id, error = %e, "cannot pick an executor; the sweep will retry");
                 return None;
             }
         };
+        let change = self.attempt_change(&executor, &task, at);
+        let guard = ExecutionGuard::status_in(&[Pending])
+            .attempt(exec.retry_count)
+            .dispatched(false);
+        match self.store.update_execution(&exec.id, &guard, &change).await {
+            Ok(execution) => Some(Attempt::new(execution, task, executor)),
+            Err(StoreError::Conflict(_)) => None,
+            Err(e) => {
+                tracing::warn!(execution_id = %exec.id, error = %e, "cannot record attempt; the sweep will retry");
+                None
+            }
+        }
+    }
+
+    /// Picks the executor of an attempt among the online, healthy executors
+    /// assigned to `task`, in the lowest priority tier, by the task's
+    /// strategy; a retry avoids `last` when it can. `Ok(None)`: no candidate.
+    async fn pick(&self, task: &Task, last: Option<&ExecutorId>) -> Result<Option<Executor>, StoreError> {
+        let mut candidates = self.store.dispatch_candidates(&task.id).await?;
         // A retry goes to another executor when there is one.
-        if let Some(last) = &exec.executor_id
+        if let Some(last) = last
             && candidates.iter().any(|c| &c.executor.id != last)
         {
             candidates.retain(|c| &c.executor.id != last);
         }
-        let candidates = lowest_priority_tier(candidates);
+        let mut candidates = lowest_priority_tier(candidates);
         if candidates.is_empty() {
             metrics::dispatch("no_candidate");
-            let reason = format!(
-                "attempt {}: no candidate executor (none assigned is online and healthy)",
-                exec.retry_count
-            );
-            let _ = self.fail_attempt(&exec, Some(&task), &reason, Failed).await;
-            return None;
+            return Ok(None);
         }
         let strategy = task.load_balance_strategy.as_str();
-        let pick = match self.balancers.get(strategy) {
+        let i = match self.balancers.get(strategy) {
             Some(b) => {
                 let ctx = BalanceContext {
-                    task: &task,
+                    task,
                     store: self.store.as_ref(),
                     strategy,
                 };
-                b.pick(&ctx, &candidates).await
+                b.pick(&ctx, &candidates).await?
             }
             None => {
                 tracing::error!(task_id = %task.id, strategy, "unknown strategy; using the first candidate");
-                Ok(0)
+                0
             }
         };
-        let executor = match pick {
-            Ok(i) => candidates.get(i).unwrap_or(&candidates[0]).executor.clone(),
-            Err(e) => {
-                tracing::warn!(execution_id = %exec.id, error = %e, "load balancer failed; the sweep will retry");
-                return None;
-            }
-        };
+        let i = if i < candidates.len() { i } else { 0 };
+        Ok(Some(candidates.swap_remove(i).executor))
+    }
+
+    /// What recording an attempt on `executor`, sent at `at`, changes.
+    fn attempt_change(&self, executor: &Executor, task: &Task, at: DateTime<Utc>) -> ExecutionChange {
         let deadline = at + chrono_of(self.config.dispatch_timeout) + Duration::seconds(task.timeout_seconds.into());
-        let change = ExecutionChange {
+        ExecutionChange {
             executor_id: Some(Some(executor.id.clone())),
             dispatched_at: Some(Some(at)),
             timeout_at: Some(Some(deadline)),
             next_attempt_at: Some(None),
             callback_token: Some(Some(new_token())),
             ..ExecutionChange::default()
-        };
-        let guard = ExecutionGuard::status_in(&[Pending])
-            .attempt(exec.retry_count)
-            .dispatched(false);
-        match self.store.update_execution(&exec.id, &guard, &change).await {
-            Ok(execution) => Some(Attempt {
-                execution: Box::new(execution),
-                task,
-                executor: Box::new(executor),
-                ready: None,
-                request: None,
-                answer: None,
-            }),
-            Err(StoreError::Conflict(_)) => None,
-            Err(e) => {
-                tracing::warn!(execution_id = %exec.id, error = %e, "cannot record attempt; the sweep will retry");
-                None
-            }
         }
     }
 
