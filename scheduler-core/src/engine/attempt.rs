@@ -27,6 +27,9 @@ use std::sync::Arc;
 /// worker threads.
 const SPLIT_AT: usize = 512;
 
+/// Fires a worker takes at a time from a large instant's shared list.
+const BLOCK: usize = 64;
+
 /// How early a large instant (see [`SPLIT_AT`]) wakes to wait out the rest
 /// on the clock.
 const PRECISE_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
@@ -128,19 +131,26 @@ impl Inner {
             return;
         }
         let mut prepared = self.drop_changed(prepared, prepared_at).await;
-        // A large instant is sent from every worker thread at once, each part
-        // a task of its own: a task spawned alone waits in this worker's LIFO
-        // slot, which no other worker can take from; the next spawn moves it
-        // to the shared queue and wakes an idle worker.
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         if workers > 1 && large {
-            let chunk = prepared.len().div_ceil(workers);
+            // A large instant is started from every worker thread at once:
+            // one task per worker takes blocks of fires from a shared list
+            // until none is left, so a worker that joins late (or is slowed)
+            // leaves its share to the others. Each is a task of its own: a
+            // task spawned alone waits in this worker's LIFO slot, which no
+            // other worker can take from; the next spawn moves it to the
+            // shared queue and wakes an idle worker.
+            let mut blocks = Vec::with_capacity(prepared.len().div_ceil(BLOCK));
             while !prepared.is_empty() {
-                let part = prepared.split_off(prepared.len().saturating_sub(chunk));
-                let me = self.clone();
+                blocks.push(prepared.split_off(prepared.len().saturating_sub(BLOCK)));
+            }
+            // Popped from the end: the first prepared go first.
+            let blocks = Arc::new(std::sync::Mutex::new(blocks));
+            for _ in 0..workers {
+                let (me, blocks) = (self.clone(), blocks.clone());
                 self.spawn(async move {
                     me.until_instant(instant).await;
-                    me.send_all(part).await
+                    me.start_shared(&blocks).await
                 });
             }
         } else {
@@ -183,10 +193,29 @@ impl Inner {
         }
     }
 
+    /// Starts blocks of prepared attempts taken from `blocks` until none is
+    /// left, then sends the rest and records the answers.
+    async fn start_shared(self: Arc<Self>, blocks: &std::sync::Mutex<Vec<Vec<Attempt>>>) {
+        let mut taken = Vec::new();
+        loop {
+            let next = blocks.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let Some(mut block) = next else { break };
+            self.start_ready(&mut block);
+            taken.push(block);
+        }
+        self.send_rest(taken.into_iter().flatten().collect()).await;
+    }
+
     /// Sends prepared attempts, then records the answers: the instant costs
     /// only the sends.
     async fn send_all(self: Arc<Self>, mut prepared: Vec<Attempt>) {
         self.start_ready(&mut prepared);
+        self.send_rest(prepared).await;
+    }
+
+    /// Sends the attempts not started yet from tasks of their own, then
+    /// records the answers of those that were.
+    async fn send_rest(self: Arc<Self>, mut prepared: Vec<Attempt>) {
         for mut a in prepared.extract_if(.., |a| a.answer.is_none()) {
             let request = match a.request.take() {
                 Some(r) => r,
