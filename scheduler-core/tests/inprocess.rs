@@ -254,3 +254,27 @@ async fn a_large_instant_fires_everything_at_its_instant_and_never_before() {
         assert!(started >= scheduled, "started {started} before its instant {scheduled}");
     }
 }
+
+/// A handler readied for its instant does not run if its execution is
+/// stopped in the meantime.
+#[tokio::test(start_paused = true)]
+async fn a_fire_stopped_before_its_instant_does_not_run_its_handler() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let c2 = calls.clone();
+    let (s, clock) = engine(|b| {
+        b.handler("once", move |_ctx| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, String>(serde_json::Value::Null) }
+        })
+    })
+    .await;
+    let task = s.add_task(NewTask::new("once", "10 * * * * *")).await.unwrap();
+    run_until(&clock, t0() + common::ms(9_800)).await;
+    let prepared = executions(&s, &task.id).await;
+    assert_eq!(prepared.len(), 1, "claimed ahead of its instant");
+    s.stop_execution(&prepared[0].id).await.unwrap();
+    run_until(&clock, t0() + secs(12)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler ran after a stop");
+    let e = s.store().get_execution(&prepared[0].id).await.unwrap();
+    assert_eq!(e.status, ExecutionStatus::Cancelled);
+}

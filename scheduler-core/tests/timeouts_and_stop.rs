@@ -167,6 +167,25 @@ async fn stop_a_pending_execution() {
     assert!(matches!(err, SchedulerError::Store(StoreError::Conflict(_))));
 }
 
+/// A `parallel` fire is claimed with its attempt recorded `fire_ahead`
+/// (500 ms) before its instant; stopped in that window, it is never sent.
+#[tokio::test(start_paused = true)]
+async fn stop_a_fire_prepared_for_its_instant() {
+    let h = harness().await;
+    let e = h.executor("e1").await;
+    h.dispatcher.set(&e.id, Behavior::Accept);
+    let task = h.task(NewTask::new("t", "10 * * * * *").max_retry(0)).await;
+    h.run_until(t0() + ms(9_800)).await;
+    let prepared = h.executions(&task.id).await;
+    assert_eq!(prepared.len(), 1, "claimed ahead of its instant");
+    assert_eq!(prepared[0].status, ExecutionStatus::Pending);
+    let stopped = h.scheduler.stop_execution(&prepared[0].id).await.unwrap();
+    assert_eq!(stopped.status, ExecutionStatus::Cancelled);
+    h.run_until(t0() + secs(12)).await;
+    assert!(h.dispatcher.calls().is_empty(), "sent after it was stopped");
+    assert_eq!(h.execution(&prepared[0].id).await.status, ExecutionStatus::Cancelled);
+}
+
 #[tokio::test(start_paused = true)]
 async fn stop_a_running_execution_and_ignore_its_late_result() {
     let h = harness().await;

@@ -22,10 +22,15 @@ use crate::mode::{FireDecision, ModeContext};
 use crate::store::StoreError;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Groups of prepared fires at least twice this size are sent from several
 /// worker threads.
 const SPLIT_AT: usize = 512;
+
+/// How long a stop of a maybe-unsent attempt is remembered for the instant
+/// that would send it (far longer than `fire_ahead`).
+const STOPPED_EARLY_KEPT: Duration = Duration::seconds(60);
 
 /// Fires a worker takes at a time from a large instant's shared list.
 const BLOCK: usize = 64;
@@ -49,6 +54,8 @@ pub(crate) struct Attempt {
     request: Option<DispatchRequest>,
     /// The answer of a started `ready`, and about when it was sent.
     answer: Option<(DispatchOutcome, DateTime<Utc>)>,
+    /// Stopped before its instant: not sent.
+    stopped: bool,
 }
 
 fn chrono_of(d: std::time::Duration) -> Duration {
@@ -68,6 +75,7 @@ impl Attempt {
             ready: None,
             request: None,
             answer: None,
+            stopped: false,
         }
     }
 }
@@ -216,7 +224,7 @@ impl Inner {
     /// Sends the attempts not started yet from tasks of their own, then
     /// records the answers of those that were.
     async fn send_rest(self: Arc<Self>, mut prepared: Vec<Attempt>) {
-        for mut a in prepared.extract_if(.., |a| a.answer.is_none()) {
+        for mut a in prepared.extract_if(.., |a| a.answer.is_none() && !a.stopped) {
             let request = match a.request.take() {
                 Some(r) => r,
                 None => self.request_for(&a),
@@ -246,6 +254,11 @@ impl Inner {
         // coarser than the time a few starts take.
         let mut now = self.now();
         for (i, a) in prepared.iter_mut().enumerate() {
+            if self.stopped_before_sent(&a.execution.id) {
+                tracing::info!(execution_id = %a.execution.id, "stopped before its instant: not sent");
+                a.stopped = true;
+                continue;
+            }
             if let Some(ready) = a.ready.as_mut() {
                 let outcome = ready.start();
                 if i % 16 == 15 {
@@ -866,10 +879,30 @@ impl Inner {
         let updated = self.store.update_execution(id, &guard, &change).await?;
         metrics::finished(Cancelled);
         tracing::info!(execution_id = %id, "execution stopped");
+        if exec.status == Pending && exec.dispatched_at.is_some() {
+            // Possibly a fire prepared for its instant: it must not go.
+            let now = self.now();
+            let mut early = self.stopped_early.lock().unwrap_or_else(|p| p.into_inner());
+            early.retain(|_, at| *at >= now - STOPPED_EARLY_KEPT);
+            early.insert(id.clone(), now);
+            self.stopped_early_len.store(early.len(), Ordering::Relaxed);
+        }
         if exec.dispatched_at.is_some() || exec.status == Running {
             self.stop_on_executor(&exec).await;
         }
         Ok(updated)
+    }
+
+    /// Whether `id` was stopped through this instance before its prepared
+    /// attempt was sent (and forgets it).
+    fn stopped_before_sent(&self, id: &ExecutionId) -> bool {
+        if self.stopped_early_len.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let mut early = self.stopped_early.lock().unwrap_or_else(|p| p.into_inner());
+        let found = early.remove(id).is_some();
+        self.stopped_early_len.store(early.len(), Ordering::Relaxed);
+        found
     }
 
     /// Best-effort stop request to the executor of an execution.

@@ -5,13 +5,15 @@
 //! scheduled tasks, dispatches, retries, times out and probes executors.
 //!
 //! ```text
-//!  timer loop ──(batch of due fires, `fire_ahead` early)──▶ prepare: claim + pick + record attempt
-//!      ▲                                                     │
-//!      │ task changes (this instance: at once;               ▼ at the instant
-//!      │ other instances: polled every second)           dispatch job ──▶ Dispatcher
-//!      │                                                     │
-//!  sweeper (every second): overdue → timeout/retry;          ▼
-//!  pending & due → dispatch                          accepted → running → report → final
+//!  timer loop ──(batch of due fires, `fire_ahead` early)──▶ prepare: pick executor, claim with
+//!      ▲                                                     the attempt recorded (one write),
+//!      │ task changes (this instance: at once;               Dispatcher::prepare (in-process)
+//!      │ other instances: polled every second)               │ at the instant
+//!      │                                                     ▼
+//!  sweeper (every second): overdue → timeout/retry;      start / dispatch ──▶ Dispatcher
+//!  pending & due → dispatch                                  │
+//!                                          finished at once → final (one write)
+//!                                          accepted → running → report → final
 //! ```
 
 mod attempt;
@@ -176,6 +178,12 @@ pub(crate) struct Inner {
     /// Tasks this instance changed recently, and when: a fire prepared before
     /// such a change is re-checked at its instant.
     pub(crate) recent_changes: Mutex<RecentChanges>,
+    /// Executions stopped through this instance while their attempt was
+    /// recorded but maybe not sent (a fire prepared for its instant), and
+    /// when: a prepared fire found here is not sent.
+    pub(crate) stopped_early: Mutex<std::collections::HashMap<ExecutionId, DateTime<Utc>>>,
+    /// How many entries `stopped_early` has: the instant reads this, not the map.
+    pub(crate) stopped_early_len: std::sync::atomic::AtomicUsize,
     /// Attempts this instance recorded as sent but never sent (it lost
     /// leadership before their instant and could not hand them back): handed
     /// back when it leads again, instead of waiting for their timeout.
@@ -360,6 +368,8 @@ impl SchedulerBuilder {
             started_at,
             timer_tx,
             recent_changes: Mutex::new(RecentChanges::default()),
+            stopped_early: Mutex::new(std::collections::HashMap::new()),
+            stopped_early_len: std::sync::atomic::AtomicUsize::new(0),
             ready: tokio::sync::watch::Sender::new(false),
             unsent: Mutex::new(Vec::new()),
             timer_rx: Mutex::new(Some(timer_rx)),
