@@ -278,3 +278,85 @@ async fn a_fire_stopped_before_its_instant_does_not_run_its_handler() {
     let e = s.store().get_execution(&prepared[0].id).await.unwrap();
     assert_eq!(e.status, ExecutionStatus::Cancelled);
 }
+
+/// Shutting down between a fire's preparation and its instant sends nothing
+/// early: the prepared attempt goes back to pending, due at its instant, and
+/// the next engine on the store runs it.
+#[tokio::test(start_paused = true)]
+async fn shutdown_before_an_instant_sends_nothing_early_and_loses_nothing() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = ManualClock::new(t0());
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let build = |calls: Arc<std::sync::Mutex<Vec<_>>>| {
+        let clock2 = clock.clone();
+        Scheduler::builder()
+            .store(store.clone())
+            .clock(Arc::new(clock.clone()))
+            .config(config())
+            .handler("job", move |ctx: JobContext| {
+                calls.lock().unwrap().push((ctx.scheduled_time, clock2.now()));
+                async { Ok::<_, String>(serde_json::Value::Null) }
+            })
+            .build()
+    };
+    let first = build(calls.clone());
+    first.start().await.unwrap();
+    let task = first.add_task(NewTask::new("job", "10 * * * * *")).await.unwrap();
+    run_until(&clock, t0() + common::ms(9_800)).await;
+    assert_eq!(
+        executions(&first, &task.id).await.len(),
+        1,
+        "claimed ahead of its instant"
+    );
+    first.shutdown().await;
+    assert!(calls.lock().unwrap().is_empty(), "sent before its instant on shutdown");
+    let e = executions(&first, &task.id).await.remove(0);
+    assert_eq!((e.status, e.dispatched_at), (ExecutionStatus::Pending, None));
+
+    let second = build(calls.clone());
+    second.start().await.unwrap();
+    run_until(&clock, t0() + secs(12)).await;
+    let runs = calls.lock().unwrap().clone();
+    assert_eq!(runs.len(), 1, "the handed-back fire runs once");
+    assert_eq!(runs[0].0, t0() + secs(10));
+    assert!(runs[0].1 >= t0() + secs(10), "ran at {} before its instant", runs[0].1);
+    let e = second.store().get_execution(&e.id).await.unwrap();
+    assert_eq!(e.status, ExecutionStatus::Success);
+    second.shutdown().await;
+}
+
+/// The same for a large instant, shut down while it waits out its last
+/// milliseconds on the clock.
+#[tokio::test(start_paused = true)]
+async fn shutdown_in_the_last_milliseconds_of_a_large_instant_sends_nothing() {
+    const N: usize = 1100;
+    let calls = Arc::new(AtomicU32::new(0));
+    let clock = ManualClock::new(t0());
+    let mut b = Scheduler::builder().clock(Arc::new(clock.clone())).config(config());
+    for i in 0..N {
+        let calls = calls.clone();
+        b = b.handler(format!("job-{i}"), move |_ctx| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, String>(serde_json::Value::Null) }
+        });
+    }
+    let s = b.build();
+    s.start().await.unwrap();
+    for i in 0..N {
+        s.add_task(NewTask::new(format!("job-{i}"), "10 * * * * *"))
+            .await
+            .unwrap();
+    }
+    run_until(&clock, t0() + common::ms(9_999)).await;
+    s.shutdown().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "handlers started before their instant");
+    let f = ExecutionFilter::default();
+    let all = s.store().list_executions(&f, Page::new(1, 1000)).await.unwrap();
+    assert_eq!(all.total, N as u64);
+    assert!(
+        all.items
+            .iter()
+            .all(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_none()),
+        "every prepared fire handed back"
+    );
+}

@@ -132,6 +132,9 @@ impl Inner {
             _ = self.shutdown.cancelled() => {}
             _ = self.clock.sleep_until(wake) => {}
         }
+        // Lost leadership, or shutting down (`is_leader` is false then):
+        // nothing is sent early; the attempts go back to pending, due at
+        // their instant.
         if !self.is_leader() {
             for a in prepared {
                 self.unprepare(a).await;
@@ -157,13 +160,22 @@ impl Inner {
             for _ in 0..workers {
                 let (me, blocks) = (self.clone(), blocks.clone());
                 self.spawn(async move {
-                    me.until_instant(instant).await;
-                    me.start_shared(&blocks).await
+                    if me.until_instant(instant).await {
+                        me.start_shared(&blocks).await
+                    } else {
+                        let left = std::mem::take(&mut *blocks.lock().unwrap_or_else(|p| p.into_inner()));
+                        for a in left.into_iter().flatten() {
+                            me.unprepare(a).await;
+                        }
+                    }
                 });
             }
         } else {
-            if large {
-                self.until_instant(instant).await;
+            if large && !self.until_instant(instant).await {
+                for a in prepared {
+                    self.unprepare(a).await;
+                }
+                return;
             }
             self.clone().send_all(prepared).await;
         }
@@ -186,19 +198,23 @@ impl Inner {
     /// millisecond tick (1 to 2 ms late): at most this much of a worker's
     /// time per large instant, which is about to keep every worker busy
     /// anyway. After twice that much real time (a paused test clock does not
-    /// move while tasks are busy) it sleeps like any other wait.
-    async fn until_instant(&self, instant: DateTime<Utc>) {
+    /// move while tasks are busy) it sleeps like any other wait. False when
+    /// shutdown came first.
+    async fn until_instant(&self, instant: DateTime<Utc>) -> bool {
         let started = std::time::Instant::now();
         while self.now() < instant {
+            if self.shutdown.is_cancelled() {
+                return false;
+            }
             if started.elapsed() > 2 * PRECISE_WAIT {
-                tokio::select! {
-                    _ = self.shutdown.cancelled() => {}
-                    _ = self.clock.sleep_until(instant) => {}
-                }
-                return;
+                return tokio::select! {
+                    _ = self.shutdown.cancelled() => false,
+                    _ = self.clock.sleep_until(instant) => true,
+                };
             }
             tokio::task::yield_now().await;
         }
+        true
     }
 
     /// Starts blocks of prepared attempts taken from `blocks` until none is
@@ -555,8 +571,9 @@ impl Inner {
         }
     }
 
-    /// Gives a prepared attempt back (leadership was lost before its
-    /// instant): it becomes due again for whoever leads.
+    /// Gives a prepared attempt back (leadership was lost, or the engine is
+    /// shutting down, before its instant): it becomes due again, at its
+    /// instant, for whoever leads.
     async fn unprepare(&self, a: Attempt) {
         let e = &a.execution;
         if let Err(err) = self.hand_back(&e.id, e.retry_count, e.scheduled_time).await {
