@@ -24,9 +24,9 @@ use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// Groups of prepared fires at least twice this size are sent from several
-/// worker threads.
-const SPLIT_AT: usize = 512;
+/// An instant with at least this many prepared fires is large: it waits out
+/// its last moments on the clock and is started from every worker thread.
+const LARGE_INSTANT: usize = 1024;
 
 /// How long a stop of a maybe-unsent attempt is remembered for the instant
 /// that would send it (far longer than `fire_ahead`).
@@ -35,7 +35,7 @@ const STOPPED_EARLY_KEPT: Duration = Duration::seconds(60);
 /// Fires a worker takes at a time from a large instant's shared list.
 const BLOCK: usize = 64;
 
-/// How early a large instant (see [`SPLIT_AT`]) wakes to wait out the rest
+/// How early a large instant (see [`LARGE_INSTANT`]) wakes to wait out the rest
 /// on the clock.
 const PRECISE_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
@@ -122,7 +122,7 @@ impl Inner {
         // A large instant wakes a little early and waits out the rest on the
         // clock itself (`until_instant`): the timer's millisecond ticks
         // would start it 1 to 2 ms late.
-        let large = prepared.len() >= 2 * SPLIT_AT;
+        let large = prepared.len() >= LARGE_INSTANT;
         let wake = if large {
             instant - chrono_of(PRECISE_WAIT)
         } else {
@@ -136,9 +136,7 @@ impl Inner {
         // nothing is sent early; the attempts go back to pending, due at
         // their instant.
         if !self.is_leader() {
-            for a in prepared {
-                self.unprepare(a).await;
-            }
+            self.unprepare_all(prepared).await;
             return;
         }
         let mut prepared = self.drop_changed(prepared, prepared_at).await;
@@ -164,17 +162,13 @@ impl Inner {
                         me.start_shared(&blocks).await
                     } else {
                         let left = std::mem::take(&mut *blocks.lock().unwrap_or_else(|p| p.into_inner()));
-                        for a in left.into_iter().flatten() {
-                            me.unprepare(a).await;
-                        }
+                        me.unprepare_all(left.into_iter().flatten()).await;
                     }
                 });
             }
         } else {
             if large && !self.until_instant(instant).await {
-                for a in prepared {
-                    self.unprepare(a).await;
-                }
+                self.unprepare_all(prepared).await;
                 return;
             }
             self.clone().send_all(prepared).await;
@@ -240,16 +234,9 @@ impl Inner {
     /// Sends the attempts not started yet from tasks of their own, then
     /// records the answers of those that were.
     async fn send_rest(self: Arc<Self>, mut prepared: Vec<Attempt>) {
-        for mut a in prepared.extract_if(.., |a| a.answer.is_none() && !a.stopped) {
-            let request = match a.request.take() {
-                Some(r) => r,
-                None => self.request_for(&a),
-            };
+        for a in prepared.extract_if(.., |a| a.answer.is_none() && !a.stopped) {
             let me = self.clone();
-            self.spawn(async move {
-                let (a, outcome) = me.clone().send_request(a, request).await;
-                me.settle(a, outcome).await;
-            });
+            self.spawn(async move { me.run_attempt(a).await });
         }
         // In-process handlers that wait, just spawned on this worker, start
         // before the bookkeeping below.
@@ -585,6 +572,13 @@ impl Inner {
         }
     }
 
+    /// [`unprepare`](Self::unprepare) for each of `attempts`.
+    async fn unprepare_all(&self, attempts: impl IntoIterator<Item = Attempt>) {
+        for a in attempts {
+            self.unprepare(a).await;
+        }
+    }
+
     /// Undoes the record of an attempt that was never sent.
     async fn hand_back(&self, id: &ExecutionId, retry_count: u32, due: DateTime<Utc>) -> Result<(), StoreError> {
         let change = ExecutionChange {
@@ -603,18 +597,6 @@ impl Inner {
         }
     }
 
-    /// Sends a recorded attempt and applies the answer.
-    async fn run_attempt(self: Arc<Self>, a: Attempt) {
-        let (a, outcome) = self.clone().send(a).await;
-        self.settle(a, outcome).await;
-    }
-
-    /// Sends a recorded attempt, bounded by `dispatch_timeout`.
-    fn send(self: Arc<Self>, a: Attempt) -> futures::future::BoxFuture<'static, (Attempt, DispatchOutcome)> {
-        let request = self.request_for(&a);
-        self.send_request(a, request)
-    }
-
     /// What the executor is told about an attempt.
     fn request_for(&self, a: &Attempt) -> DispatchRequest {
         let exec = &a.execution;
@@ -630,11 +612,16 @@ impl Inner {
         }
     }
 
-    fn send_request(
-        self: Arc<Self>,
-        a: Attempt,
-        request: DispatchRequest,
-    ) -> futures::future::BoxFuture<'static, (Attempt, DispatchOutcome)> {
+    /// Sends a recorded attempt and applies the answer.
+    async fn run_attempt(self: Arc<Self>, a: Attempt) {
+        let (a, outcome) = self.clone().send(a).await;
+        self.settle(a, outcome).await;
+    }
+
+    /// Sends a recorded attempt (with the request built when it was
+    /// prepared, if it was), bounded by `dispatch_timeout`.
+    fn send(self: Arc<Self>, mut a: Attempt) -> futures::future::BoxFuture<'static, (Attempt, DispatchOutcome)> {
+        let request = a.request.take().unwrap_or_else(|| self.request_for(&a));
         Box::pin(async move {
             let _permit = self.permits.acquire().await;
             note_fire_lag(&a.execution, self.now());
