@@ -89,13 +89,21 @@ impl TestDb {
     }
 }
 
+/// Drops a test database, giving up (loudly) after 30 s: cleanup must never
+/// hang a test run (one did, waiting on the server's answer to the DROP).
 async fn drop_database(name: &str) {
     let url = server_url();
-    let connected = tokio::time::timeout(Duration::from_secs(10), AsyncMysqlConnection::establish(&url)).await;
-    if let Ok(Ok(mut admin)) = connected
-        && let Err(e) = admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`")).await
-    {
-        eprintln!("could not drop test database {name}: {e}");
+    let drop = async {
+        let mut admin = AsyncMysqlConnection::establish(&url).await.map_err(|e| e.to_string())?;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"))
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(Duration::from_secs(30), drop).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("could not drop test database {name}: {e}"),
+        Err(_) => eprintln!("gave up dropping test database {name} after 30 s; it is left behind"),
     }
 }
 
