@@ -5,10 +5,14 @@
 //! a handler starts minus its scheduled instant. Prints one line per
 //! implementation and N:
 //!
-//! `fire_lag impl=<name> n=<N> p50_ms=<x> p99_ms=<y> max_ms=<z> expected=<e> seen=<s> cpu_s=<c>`
+//! `fire_lag impl=<name> store=<store> n=<N> p50_ms=<x> p99_ms=<y> max_ms=<z> expected=<e> seen=<s> cpu_s=<c>`
 //!
-//! `impl=scheduler` is this project's in-memory engine with in-process
-//! handlers; `impl=sleep_until` is the baseline of one tokio task per job
+//! `impl=chronoflow` is this project's engine with in-process handlers, on
+//! the memory store (`store=memory`) or, with FIRE_LAG_STORE=mysql, on a
+//! MariaDB database of its own (created and dropped by the run, at
+//! FIRE_LAG_MYSQL_URL, default `mysql://root@127.0.0.1:3306`);
+//! FIRE_LAG_STORE=memory,mysql runs both. `cpu_s` is this process's CPU only
+//! (MariaDB's own is not counted); `impl=sleep_until` is the baseline of one tokio task per job
 //! sleeping until each whole second. With `--features peers`, the same
 //! workload also runs on `tokio-cron-scheduler` and `apalis-cron` (current
 //! crates.io releases). Set FIRE_LAG_N=1000,10000 to choose N and
@@ -139,12 +143,58 @@ fn lag_ms(scheduled: DateTime<Utc>) -> f64 {
     (Utc::now() - scheduled).num_microseconds().unwrap_or(0) as f64 / 1000.0
 }
 
-async fn run_scheduler(n: usize, secs: i64) -> String {
+/// A MariaDB database of the run's own, dropped when the run ends.
+struct BenchDb {
+    server: String,
+    name: String,
+}
+
+impl BenchDb {
+    fn create() -> Self {
+        let server = std::env::var("FIRE_LAG_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
+        let name = format!("fire_lag_{}_{}", std::process::id(), Utc::now().timestamp_millis());
+        Self::sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"));
+        Self { server, name }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.server.trim_end_matches('/'), self.name)
+    }
+
+    fn sql(statement: &str) {
+        let status = std::process::Command::new("mariadb")
+            .args(["-h127.0.0.1", "-P3306", "-uroot", "-e", statement])
+            .status()
+            .expect("the mariadb client runs");
+        assert!(status.success(), "{statement} failed");
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        Self::sql(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
+    }
+}
+
+async fn run_scheduler(n: usize, secs: i64, store_kind: &str) -> String {
     let samples = Recorder::new(n, secs);
+    let mut db = None;
     let mut builder = Scheduler::builder().config(SchedulerConfig {
         max_workers: 64,
         ..SchedulerConfig::default()
     });
+    if store_kind == "mysql" {
+        let d = BenchDb::create();
+        let options = scheduler_mysql::MysqlStoreOptions {
+            max_connections: 16,
+            ..Default::default()
+        };
+        let store = scheduler_mysql::MysqlStore::connect_with(&d.url(), options)
+            .await
+            .expect("connect to MariaDB");
+        builder = builder.store(Arc::new(store));
+        db = Some(d);
+    }
     for i in 0..n {
         let s = samples.clone();
         builder = builder.handler(format!("job-{i}"), move |ctx| {
@@ -166,7 +216,9 @@ async fn run_scheduler(n: usize, secs: i64) -> String {
     window.wait_end().await;
     let cpu = cpu_time() - cpu0;
     scheduler.shutdown().await;
-    samples.line("scheduler", n, cpu)
+    drop(scheduler);
+    drop(db);
+    samples.line(&format!("chronoflow store={store_kind}"), n, cpu)
 }
 
 async fn run_sleep_until(n: usize, secs: i64) -> String {
@@ -278,17 +330,32 @@ fn main() {
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000, 10_000]);
     let default_impls = if cfg!(feature = "peers") {
-        "sleep_until,scheduler,tokio-cron-scheduler,apalis-cron"
+        "sleep_until,chronoflow,tokio-cron-scheduler,apalis-cron"
     } else {
-        "sleep_until,scheduler"
+        "sleep_until,chronoflow"
     };
+    let stores: Vec<String> = std::env::var("FIRE_LAG_STORE")
+        .unwrap_or_else(|_| "memory".to_owned())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
     let impls: Vec<String> = std::env::var("FIRE_LAG_IMPLS")
         .unwrap_or_else(|_| default_impls.to_owned())
         .split(',')
         .map(|s| s.trim().to_owned())
         .collect();
+    let runs: Vec<(String, String)> = impls
+        .iter()
+        .flat_map(|i| {
+            if i == "chronoflow" {
+                stores.iter().map(|s| (i.clone(), s.clone())).collect()
+            } else {
+                vec![(i.clone(), String::new())]
+            }
+        })
+        .collect();
     for n in ns {
-        for which in &impls {
+        for (which, store) in &runs {
             // A fresh runtime per run, so one run's leftovers cannot slow the next.
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -296,7 +363,7 @@ fn main() {
                 .expect("runtime");
             let line = rt.block_on(async {
                 match which.as_str() {
-                    "scheduler" => run_scheduler(n, secs).await,
+                    "chronoflow" => run_scheduler(n, secs, store).await,
                     "sleep_until" => run_sleep_until(n, secs).await,
                     #[cfg(feature = "peers")]
                     "tokio-cron-scheduler" => peers::tokio_cron_scheduler(n, secs).await,

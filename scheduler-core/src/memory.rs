@@ -267,6 +267,86 @@ impl State {
         Ok(e.clone())
     }
 
+    /// The dispatch candidates of one task (see `Store::dispatch_candidates`).
+    fn candidates(&self, task_id: &TaskId) -> Vec<Candidate> {
+        let assigned = self.assignments.get(task_id).filter(|l| !l.is_empty());
+        match assigned {
+            Some(list) => {
+                let mut v: Vec<Candidate> = list
+                    .iter()
+                    .filter_map(|a| {
+                        let e = self.executors.get(&a.executor_id)?;
+                        e.is_available().then(|| Candidate {
+                            executor: e.clone(),
+                            weight: a.weight,
+                            priority: a.priority,
+                        })
+                    })
+                    .collect();
+                v.sort_by(|a, b| a.executor.id.cmp(&b.executor.id));
+                v
+            }
+            None => self
+                .executors
+                .values()
+                .filter(|e| e.is_available())
+                .map(|e| Candidate {
+                    executor: e.clone(),
+                    weight: 1,
+                    priority: 0,
+                })
+                .collect(),
+        }
+    }
+
+    /// Claims one fire; `next_run_time`, when given, is written too.
+    fn claim(&mut self, e: &Execution, next_run_time: Option<Option<DateTime<Utc>>>) -> StoreResult<Execution> {
+        let key = (e.task_id.clone(), e.scheduled_time);
+        if self.fires.contains(&key) {
+            return Err(StoreError::AlreadyFired {
+                task_id: e.task_id.clone(),
+                scheduled_time: e.scheduled_time,
+            });
+        }
+        let stored = self.insert_execution(e)?;
+        self.fires.insert(key);
+        if let Some(next) = next_run_time
+            && let Some(t) = self.tasks.get_mut(&e.task_id)
+            && t.status == TaskStatus::Active
+        {
+            t.next_run_time = next;
+        }
+        Ok(stored)
+    }
+
+    /// One compare-and-set on an execution, in place.
+    fn update(
+        &mut self,
+        id: &ExecutionId,
+        guard: &ExecutionGuard,
+        change: &ExecutionChange,
+    ) -> StoreResult<&Execution> {
+        let Some(current) = self.executions.get_mut(id) else {
+            return Err(StoreError::execution_not_found(id));
+        };
+        if !guard.matches(current) {
+            return Err(StoreError::Conflict(format!(
+                "execution {id} is {} (attempt {})",
+                current.status.as_str(),
+                current.retry_count
+            )));
+        }
+        let before = Indexed::of(current);
+        change.apply_to(current);
+        let after = Indexed::of(current);
+        self.reindex(Some(&before), Some(&after));
+        Ok(self
+            .executions
+            .get(id)
+            .map(|e| &**e)
+            .expect("updated just above, under the same lock"))
+    }
+
     fn ids_to_executions<'a>(&'a self, ids: impl Iterator<Item = &'a ExecutionId>, limit: u32) -> Vec<Execution> {
         ids.filter_map(|id| self.executions.get(id).map(|e| Execution::clone(e)))
             .take(limit as usize)
@@ -521,36 +601,15 @@ impl Store for MemoryStore {
     }
 
     async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>> {
+        Ok(self.lock().candidates(task_id))
+    }
+
+    async fn dispatch_candidates_of(
+        &self,
+        tasks: &[TaskId],
+    ) -> StoreResult<std::collections::HashMap<TaskId, Vec<Candidate>>> {
         let s = self.lock();
-        let assigned = s.assignments.get(task_id).filter(|l| !l.is_empty());
-        let out = match assigned {
-            Some(list) => {
-                let mut v: Vec<Candidate> = list
-                    .iter()
-                    .filter_map(|a| {
-                        let e = s.executors.get(&a.executor_id)?;
-                        e.is_available().then(|| Candidate {
-                            executor: e.clone(),
-                            weight: a.weight,
-                            priority: a.priority,
-                        })
-                    })
-                    .collect();
-                v.sort_by(|a, b| a.executor.id.cmp(&b.executor.id));
-                v
-            }
-            None => s
-                .executors
-                .values()
-                .filter(|e| e.is_available())
-                .map(|e| Candidate {
-                    executor: e.clone(),
-                    weight: 1,
-                    priority: 0,
-                })
-                .collect(),
-        };
-        Ok(out)
+        Ok(tasks.iter().map(|t| (t.clone(), s.candidates(t))).collect())
     }
 
     async fn running_counts(
@@ -565,22 +624,39 @@ impl Store for MemoryStore {
     }
 
     async fn claim_fire(&self, execution: &Execution, next_run_time: Option<DateTime<Utc>>) -> StoreResult<Execution> {
+        self.lock().claim(execution, Some(next_run_time))
+    }
+
+    async fn claim_fires(&self, executions: &[Execution]) -> StoreResult<Vec<ClaimOutcome>> {
         let mut s = self.lock();
-        let key = (execution.task_id.clone(), execution.scheduled_time);
-        if s.fires.contains(&key) {
-            return Err(StoreError::AlreadyFired {
-                task_id: execution.task_id.clone(),
-                scheduled_time: execution.scheduled_time,
+        Ok(executions
+            .iter()
+            .map(|e| match s.claim(e, None) {
+                Ok(_) => ClaimOutcome::Claimed,
+                Err(StoreError::AlreadyFired { .. }) => ClaimOutcome::AlreadyFired,
+                // The only other refusals: no such task, or the id is taken.
+                Err(StoreError::NotFound { .. }) => ClaimOutcome::TaskNotFound,
+                Err(_) => ClaimOutcome::AlreadyFired,
+            })
+            .collect())
+    }
+
+    async fn last_fire_times(&self, tasks: &[TaskId]) -> StoreResult<std::collections::HashMap<TaskId, DateTime<Utc>>> {
+        let s = self.lock();
+        let mut out = std::collections::HashMap::new();
+        for t in tasks {
+            let newest = s.by_task.get(t).and_then(|ix| {
+                ix.iter()
+                    .rev()
+                    .filter_map(|(_, id)| s.executions.get(id))
+                    .find(|e| e.trigger_type == TriggerType::Schedule)
+                    .map(|e| e.scheduled_time)
             });
+            if let Some(at) = newest {
+                out.insert(t.clone(), at);
+            }
         }
-        let stored = s.insert_execution(execution)?;
-        s.fires.insert(key);
-        if let Some(t) = s.tasks.get_mut(&execution.task_id)
-            && t.status == TaskStatus::Active
-        {
-            t.next_run_time = next_run_time;
-        }
-        Ok(stored)
+        Ok(out)
     }
 
     async fn insert_execution(&self, execution: &Execution) -> StoreResult<Execution> {
@@ -647,23 +723,19 @@ impl Store for MemoryStore {
         guard: &ExecutionGuard,
         change: &ExecutionChange,
     ) -> StoreResult<Execution> {
+        self.lock().update(id, guard, change).map(Execution::clone)
+    }
+
+    async fn update_executions(&self, updates: &[ExecutionUpdate]) -> StoreResult<Vec<UpdateOutcome>> {
         let mut s = self.lock();
-        let state = &mut *s;
-        let Some(current) = state.executions.get_mut(id) else {
-            return Err(StoreError::execution_not_found(id));
-        };
-        if !guard.matches(current) {
-            return Err(StoreError::Conflict(format!(
-                "execution {id} is {} (attempt {})",
-                current.status.as_str(),
-                current.retry_count
-            )));
-        }
-        let before = Indexed::of(current);
-        change.apply_to(current);
-        let out = Execution::clone(current);
-        state.reindex(Some(&before), Some(&Indexed::of(&out)));
-        Ok(out)
+        Ok(updates
+            .iter()
+            .map(|u| match s.update(&u.id, &u.guard, &u.change) {
+                Ok(_) => UpdateOutcome::Applied,
+                Err(StoreError::NotFound { .. }) => UpdateOutcome::NotFound,
+                Err(_) => UpdateOutcome::Conflict,
+            })
+            .collect())
     }
 
     async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity> {

@@ -249,6 +249,39 @@ pub struct TaskActivity {
     pub running: u64,
 }
 
+/// The answer to one fire of [`Store::claim_fires`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The execution was inserted: this caller owns the fire.
+    Claimed,
+    /// A fire of the same task and instant was claimed before; nothing written.
+    AlreadyFired,
+    /// The task does not exist; nothing written.
+    TaskNotFound,
+}
+
+/// One compare-and-set of [`Store::update_executions`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutionUpdate {
+    /// The execution.
+    pub id: ExecutionId,
+    /// What the stored row must satisfy.
+    pub guard: ExecutionGuard,
+    /// What changes when it does.
+    pub change: ExecutionChange,
+}
+
+/// The answer to one row of [`Store::update_executions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// The guard held and the change was written.
+    Applied,
+    /// The guard did not hold (a final state included): nothing written.
+    Conflict,
+    /// No such execution.
+    NotFound,
+}
+
 /// Persistence for tasks, executors, executions, load-balancer state and instances.
 ///
 /// Timestamps are UTC at millisecond precision. Every method is atomic on its own.
@@ -356,6 +389,20 @@ pub trait Store: Send + Sync + 'static {
     /// ones, ordered by executor id. (Priority tiers are applied by the engine.)
     async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>>;
 
+    /// [`dispatch_candidates`](Self::dispatch_candidates) of many tasks in one
+    /// call (the engine asks once per block of fires). Every task of `tasks`
+    /// has an entry (empty when it has no candidate). A read: no atomicity
+    /// across tasks is promised. The default asks task by task.
+    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, Vec<Candidate>>> {
+        let mut out = HashMap::with_capacity(tasks.len());
+        for t in tasks {
+            if !out.contains_key(t) {
+                out.insert(t.clone(), self.dispatch_candidates(t).await?);
+            }
+        }
+        Ok(out)
+    }
+
     /// `running` executions (of all tasks) per executor, for `least_loaded`.
     /// Executors with none may be absent from the map.
     async fn running_counts(&self, executors: &[ExecutorId]) -> StoreResult<HashMap<ExecutorId, u64>>;
@@ -369,6 +416,63 @@ pub trait Store: Send + Sync + 'static {
     /// `next_run_time` if the task is still active. This is what makes a fire
     /// happen once across scheduler instances.
     async fn claim_fire(&self, execution: &Execution, next_run_time: Option<DateTime<Utc>>) -> StoreResult<Execution>;
+
+    /// Claims many scheduled fires in one call: each execution is inserted
+    /// unless a fire of the same task with the same `scheduled_time` was
+    /// claimed before (by this call, an earlier one, or another instance
+    /// racing it), exactly as [`claim_fire`](Self::claim_fire) decides for one.
+    /// The answer has one outcome per execution, in order.
+    ///
+    /// Atomicity is per fire, not per call: a fire is inserted whole or not at
+    /// all, and a `(task_id, scheduled_time)` is inserted at most once, but
+    /// two calls racing may each claim part of the same list. On an error
+    /// (`Unavailable`) any subset may have been claimed; the caller must treat
+    /// those fires as unknown (claiming them again answers `AlreadyFired` for
+    /// the ones that went in).
+    ///
+    /// Unlike `claim_fire`, the tasks' `next_run_time` is not written: the
+    /// engine derives a task's next instant from its latest claimed fire
+    /// ([`last_fire_times`](Self::last_fire_times)), so the fire path writes
+    /// one row per fire instead of two. The default claims one by one.
+    async fn claim_fires(&self, executions: &[Execution]) -> StoreResult<Vec<ClaimOutcome>> {
+        let mut out = Vec::with_capacity(executions.len());
+        for e in executions {
+            // `next_run_time` may lag behind (see above): the instant claimed
+            // is a safe value to leave there.
+            out.push(match self.claim_fire(e, Some(e.scheduled_time)).await {
+                Ok(_) => ClaimOutcome::Claimed,
+                Err(StoreError::AlreadyFired { .. }) => ClaimOutcome::AlreadyFired,
+                Err(StoreError::NotFound { kind: "task", .. }) => ClaimOutcome::TaskNotFound,
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest `scheduled_time` of a claimed fire of each of `tasks`;
+    /// tasks that never fired are absent. Backed by the fire uniqueness
+    /// index, so the engine can afford it for every active task when it
+    /// becomes leader. The default reads each task's newest executions.
+    async fn last_fire_times(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, DateTime<Utc>>> {
+        let mut out = HashMap::new();
+        for t in tasks {
+            let filter = ExecutionFilter {
+                task_id: Some(t.clone()),
+                ..ExecutionFilter::default()
+            };
+            let page = self.list_executions(&filter, Page::new(1, 50)).await?;
+            if let Some(at) = page
+                .items
+                .iter()
+                .filter(|e| e.trigger_type == TriggerType::Schedule)
+                .map(|e| e.scheduled_time)
+                .max()
+            {
+                out.insert(t.clone(), at);
+            }
+        }
+        Ok(out)
+    }
 
     /// Inserts an execution with no uniqueness on its instant (manual triggers).
     async fn insert_execution(&self, execution: &Execution) -> StoreResult<Execution>;
@@ -391,6 +495,30 @@ pub trait Store: Send + Sync + 'static {
         guard: &ExecutionGuard,
         change: &ExecutionChange,
     ) -> StoreResult<Execution>;
+
+    /// Applies many compare-and-set changes in one call, each exactly as
+    /// [`update_execution`](Self::update_execution) would (a final state is
+    /// never overwritten), and answers one outcome per update, in order.
+    ///
+    /// Atomicity is per row: each update is applied whole or not at all
+    /// against the row as it is when the store gets to it, and the answer
+    /// says which rows changed. Two updates of the same id in one call are
+    /// applied in order. On an error (`Unavailable`) any subset may have been
+    /// applied; applying the same list again is safe, because every guard
+    /// names the state it expects (an applied update then answers `Conflict`).
+    /// The default applies one by one.
+    async fn update_executions(&self, updates: &[ExecutionUpdate]) -> StoreResult<Vec<UpdateOutcome>> {
+        let mut out = Vec::with_capacity(updates.len());
+        for u in updates {
+            out.push(match self.update_execution(&u.id, &u.guard, &u.change).await {
+                Ok(_) => UpdateOutcome::Applied,
+                Err(StoreError::Conflict(_)) => UpdateOutcome::Conflict,
+                Err(StoreError::NotFound { .. }) => UpdateOutcome::NotFound,
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(out)
+    }
 
     /// Pending and running executions of one task.
     async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity>;

@@ -345,6 +345,44 @@ pub(crate) struct IdRow {
     pub(crate) id: String,
 }
 
+/// A task's latest claimed fire.
+#[derive(QueryableByName, Debug)]
+pub(crate) struct LastFireRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(crate) task_id: String,
+    #[diesel(sql_type = diesel::sql_types::Datetime)]
+    pub(crate) at: NaiveDateTime,
+}
+
+impl LastFireRow {
+    pub(crate) fn into_pair(self) -> (TaskId, DateTime<Utc>) {
+        (TaskId::new(self.task_id), utc(self.at))
+    }
+}
+
+/// An assignment with its task, for the candidates of many tasks.
+#[derive(QueryableByName, Debug)]
+#[diesel(table_name = task_executors)]
+pub(crate) struct TaskAssignmentRow {
+    pub(crate) task_id: String,
+    executor_id: String,
+    weight: u32,
+    priority: i32,
+}
+
+impl TaskAssignmentRow {
+    pub(crate) fn into_assignment(self) -> (TaskId, TaskExecutor) {
+        (
+            TaskId::new(self.task_id),
+            TaskExecutor {
+                executor_id: ExecutorId::new(self.executor_id),
+                weight: self.weight,
+                priority: self.priority,
+            },
+        )
+    }
+}
+
 /// One executor's number of running executions.
 #[derive(QueryableByName, Debug)]
 pub(crate) struct RunningRow {

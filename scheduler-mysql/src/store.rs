@@ -33,6 +33,8 @@
 //! idle connections before reuse, so calls succeed again as soon as the
 //! server is back.
 
+mod batch;
+
 use crate::models::*;
 use crate::pool::{self, Conn, Health, Manager, Pool, duplicate_key, is_foreign_key, is_retryable, unavailable};
 use crate::sql::Sql;
@@ -749,9 +751,16 @@ fn update_execution_sql(
         q.push_mut(", callback_token = ?");
         q.bind_mut(v.clone());
     }
-    q.push_mut(" WHERE id = ? AND row_version = ? AND status IN ");
+    q.push_mut(" WHERE id = ? AND row_version = ?");
     q.bind_mut(id.as_str());
     q.bind_mut(version);
+    push_guard(&mut q, guard);
+    Ok(q)
+}
+
+/// Appends ` AND <guard>` on the row's status, attempt and dispatched-ness.
+fn push_guard(q: &mut Sql, guard: &ExecutionGuard) {
+    q.push_mut(" AND status IN ");
     // A final status never matches, whatever the guard lists.
     let mut statuses: Vec<&str> = guard
         .status_in
@@ -775,7 +784,6 @@ fn update_execution_sql(
         Some(false) => q.push_mut(" AND dispatched_at IS NULL"),
         None => {}
     }
-    Ok(q)
 }
 
 /// Inserts `executors` as the assignments of `task_id` (none is fine).
@@ -1201,6 +1209,10 @@ impl Store for MysqlStore {
             .collect()
     }
 
+    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, Vec<Candidate>>> {
+        self.candidates_of(tasks).await
+    }
+
     async fn running_counts(&self, executors: &[ExecutorId]) -> StoreResult<HashMap<ExecutorId, u64>> {
         let mut out: HashMap<ExecutorId, u64> = executors.iter().map(|id| (id.clone(), 0)).collect();
         if executors.is_empty() {
@@ -1259,6 +1271,14 @@ impl Store for MysqlStore {
             }),
             Err(Fail::Store(err)) => Err(err),
         }
+    }
+
+    async fn claim_fires(&self, executions: &[Execution]) -> StoreResult<Vec<ClaimOutcome>> {
+        self.claim_batch(executions).await
+    }
+
+    async fn last_fire_times(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, DateTime<Utc>>> {
+        self.last_fires(tasks).await
     }
 
     async fn insert_execution(&self, execution: &Execution) -> StoreResult<Execution> {
@@ -1334,6 +1354,10 @@ impl Store for MysqlStore {
             return Ok(next);
         }
         self.update_execution_slow(id, guard, &change).await
+    }
+
+    async fn update_executions(&self, updates: &[ExecutionUpdate]) -> StoreResult<Vec<UpdateOutcome>> {
+        self.update_batch(updates).await
     }
 
     async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity> {

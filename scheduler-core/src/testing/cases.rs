@@ -17,6 +17,9 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
 
+mod batch;
+pub use batch::*;
+
 // ---- helpers -----------------------------------------------------------------
 
 /// The fixed instant every case measures from: a whole second, in the recent

@@ -1,0 +1,328 @@
+//! The batched fire path of [`MysqlStore`]: many claims in one multi-row
+//! `INSERT`, many compare-and-set changes in one `UPDATE`, and the reads the
+//! engine makes once per block of fires instead of once per fire.
+//!
+//! - **Claims** are one `INSERT IGNORE … VALUES (…), (…) RETURNING id` per
+//!   chunk: the unique key `(task_id, fire_key)` still decides each fire, a
+//!   duplicate (or a task that does not exist) is skipped instead of failing
+//!   the statement, and `RETURNING` (MariaDB ≥ 10.5) names the rows that went
+//!   in. Each row is atomic; the statement is one autocommit transaction.
+//! - **Compare-and-set** is one `UPDATE … SET col = CASE id WHEN … END …
+//!   WHERE id IN (…) AND (guard of row 1 OR guard of row 2 …)` per chunk,
+//!   which stamps the rows it changes with a fresh random `row_version`; a
+//!   `SELECT` in the same transaction reads back which rows carry the stamp.
+//!   A final status is never in any guard's status list, so it is never
+//!   overwritten.
+
+use super::*;
+use crate::sql::Bind;
+use std::collections::HashSet;
+
+/// Rows per claim statement: 19 binds a row stays far below a prepared
+/// statement's 65 535 placeholders and MariaDB's default 16 MiB packet.
+const CLAIM_CHUNK: usize = 1_000;
+/// Rows per compare-and-set statement (each row adds a guard and its share
+/// of every `CASE`).
+const UPDATE_CHUNK: usize = 500;
+/// Ids per `IN (…)` list of the reads.
+const READ_CHUNK: usize = 1_000;
+
+impl MysqlStore {
+    pub(super) async fn claim_batch(&self, executions: &[Execution]) -> StoreResult<Vec<ClaimOutcome>> {
+        let rows: Vec<Execution> = executions.iter().map(normalize_execution).collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(CLAIM_CHUNK) {
+            let mut q = Sql::new(format!(
+                "INSERT IGNORE INTO task_executions ({EXECUTION_COLS}, fire_key) VALUES "
+            ));
+            for (i, e) in chunk.iter().enumerate() {
+                q.push_mut(if i == 0 { "" } else { ", " });
+                q.push_mut("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
+                q = bind_execution(q, e)?.bind(db_time(e.scheduled_time));
+            }
+            q.push_mut(" RETURNING id");
+            q.uncacheable();
+            let inserted: HashSet<String> = self.rows::<IdRow>(q).await?.into_iter().map(|r| r.id).collect();
+            // Not inserted: a duplicate fire, or (rarely) a task that is gone.
+            let refused: Vec<&str> = chunk
+                .iter()
+                .filter(|e| !inserted.contains(e.id.as_str()))
+                .map(|e| e.task_id.as_str())
+                .collect();
+            let existing = if refused.is_empty() {
+                HashSet::new()
+            } else {
+                self.existing_ids("tasks", &refused).await?
+            };
+            let mut cache = self.cache();
+            for e in chunk {
+                out.push(if inserted.contains(e.id.as_str()) {
+                    cache.put(e, 0);
+                    ClaimOutcome::Claimed
+                } else if existing.contains(e.task_id.as_str()) {
+                    ClaimOutcome::AlreadyFired
+                } else {
+                    ClaimOutcome::TaskNotFound
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn update_batch(&self, updates: &[ExecutionUpdate]) -> StoreResult<Vec<UpdateOutcome>> {
+        let mut out = vec![UpdateOutcome::Conflict; updates.len()];
+        // One statement changes a row once: an id listed again waits for the
+        // next round, so updates of one id apply in order.
+        let mut todo: Vec<usize> = (0..updates.len()).collect();
+        while !todo.is_empty() {
+            let mut seen = HashSet::new();
+            let (round, rest): (Vec<usize>, Vec<usize>) = todo.into_iter().partition(|&i| seen.insert(&updates[i].id));
+            for chunk in round.chunks(UPDATE_CHUNK) {
+                let batch: Vec<(&ExecutionId, &ExecutionGuard, ExecutionChange)> = chunk
+                    .iter()
+                    .map(|&i| (&updates[i].id, &updates[i].guard, normalize_change(&updates[i].change)))
+                    .collect();
+                let applied = self.update_chunk(&batch).await?;
+                let missing = {
+                    let not_applied: Vec<&str> = batch
+                        .iter()
+                        .filter(|(id, ..)| !applied.contains(id.as_str()))
+                        .map(|(id, ..)| id.as_str())
+                        .collect();
+                    if not_applied.is_empty() {
+                        HashSet::new()
+                    } else {
+                        let found = self.existing_ids("task_executions", &not_applied).await?;
+                        not_applied
+                            .into_iter()
+                            .filter(|id| !found.contains(*id))
+                            .map(str::to_owned)
+                            .collect()
+                    }
+                };
+                let mut cache = self.cache();
+                for (&i, (id, _, change)) in chunk.iter().zip(&batch) {
+                    out[i] = if applied.contains(id.as_str()) {
+                        // The cache knows the row only if this instance wrote it
+                        // last; the stamp is its new version.
+                        match cache.get(id) {
+                            Some((mut e, _)) => {
+                                change.apply_to(&mut e);
+                                cache.put(&e, applied.stamp);
+                            }
+                            None => cache.remove(id),
+                        }
+                        UpdateOutcome::Applied
+                    } else if missing.contains(id.as_str()) {
+                        UpdateOutcome::NotFound
+                    } else {
+                        cache.remove(id);
+                        UpdateOutcome::Conflict
+                    };
+                }
+            }
+            todo = rest;
+        }
+        Ok(out)
+    }
+
+    /// One compare-and-set statement over rows with distinct ids; answers the
+    /// ids it changed (with the stamp they now carry).
+    async fn update_chunk(&self, batch: &[(&ExecutionId, &ExecutionGuard, ExecutionChange)]) -> StoreResult<Stamped> {
+        // A fresh stamp per statement, in a range the single-row path's
+        // `row_version + 1` never reaches from its small counters.
+        let stamp = (rand::random::<u64>() >> 2) | (1 << 62);
+        let mut q = Sql::new("UPDATE task_executions SET row_version = ?").bind(stamp);
+        let text = |v: Option<&str>| Bind::OptText(v.map(str::to_owned));
+        push_case(&mut q, "status", "?", batch, |c| {
+            c.status.map(|s| text(Some(s.as_str())))
+        });
+        push_case(&mut q, "executor_id", "?", batch, |c| {
+            c.executor_id.as_ref().map(|x| text(x.as_ref().map(ExecutorId::as_str)))
+        });
+        push_case(&mut q, "start_time", "?", batch, |c| {
+            c.start_time.map(|t| Bind::OptTime(db_time_opt(t)))
+        });
+        push_case(&mut q, "end_time", "?", batch, |c| {
+            c.end_time.map(|t| Bind::OptTime(db_time_opt(t)))
+        });
+        let mut bad_json = None;
+        push_case(&mut q, "result", "?", batch, |c| {
+            c.result.as_ref().map(|r| match json_text(r.as_ref()) {
+                Ok(v) => Bind::OptText(v),
+                Err(e) => {
+                    bad_json = Some(e);
+                    Bind::OptText(None)
+                }
+            })
+        });
+        if let Some(e) = bad_json {
+            return Err(e);
+        }
+        // CONCAT_WS skips a NULL `logs`: the first line has no separator.
+        push_case(&mut q, "logs", "CONCAT_WS('\\n', logs, ?)", batch, |c| {
+            c.append_log.as_ref().map(|l| Bind::Text(l.clone()))
+        });
+        push_case(&mut q, "retry_count", "?", batch, |c| c.retry_count.map(Bind::U32));
+        push_case(&mut q, "dispatched_at", "?", batch, |c| {
+            c.dispatched_at.map(|t| Bind::OptTime(db_time_opt(t)))
+        });
+        push_case(&mut q, "next_attempt_at", "?", batch, |c| {
+            c.next_attempt_at.map(|t| Bind::OptTime(db_time_opt(t)))
+        });
+        push_case(&mut q, "timeout_at", "?", batch, |c| {
+            c.timeout_at.map(|t| Bind::OptTime(db_time_opt(t)))
+        });
+        push_case(&mut q, "callback_token", "?", batch, |c| {
+            c.callback_token.as_ref().map(|t| Bind::OptText(t.clone()))
+        });
+        q.push_mut(" WHERE id IN ");
+        q.push_in_list(batch.iter().map(|(id, ..)| id.as_str()), false);
+        q.push_mut(" AND (");
+        for (i, (id, guard, _)) in batch.iter().enumerate() {
+            q.push_mut(if i == 0 { "(id = ?" } else { " OR (id = ?" });
+            q.bind_mut(id.as_str());
+            push_guard(&mut q, guard);
+            q.push_mut(")");
+        }
+        q.push_mut(")");
+        let mut read = Sql::new("SELECT id FROM task_executions WHERE row_version = ? AND id IN ").bind(stamp);
+        read.push_in_list(batch.iter().map(|(id, ..)| id.as_str()), false);
+        let (q, read) = (&q, &read);
+        let ids = self
+            .tx(|c, _| {
+                Box::pin(async move {
+                    exec(c, q.clone()).await?;
+                    Ok(rows::<IdRow>(c, read.clone()).await?)
+                })
+            })
+            .await
+            .map_err(Fail::into_store)?;
+        Ok(Stamped {
+            ids: ids.into_iter().map(|r| r.id).collect(),
+            stamp,
+        })
+    }
+
+    /// Which of `ids` are primary keys of `table` (a fixed name, never input).
+    async fn existing_ids(&self, table: &'static str, ids: &[&str]) -> StoreResult<HashSet<String>> {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(READ_CHUNK) {
+            let mut q = Sql::new(format!("SELECT id FROM {table} WHERE id IN "));
+            q.push_in_list(chunk.iter().copied(), false);
+            found.extend(self.rows::<IdRow>(q).await?.into_iter().map(|r| r.id));
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn last_fires(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, DateTime<Utc>>> {
+        let mut out = HashMap::with_capacity(tasks.len());
+        for chunk in tasks.chunks(READ_CHUNK) {
+            // A loose scan of the fire uniqueness index (task_id, fire_key).
+            let mut q = Sql::new(
+                "SELECT task_id, MAX(fire_key) AS at FROM task_executions \
+                 WHERE fire_key IS NOT NULL AND task_id IN ",
+            );
+            q.push_in_list(chunk.iter().map(TaskId::as_str), false);
+            q.push_mut(" GROUP BY task_id");
+            out.extend(
+                self.rows::<LastFireRow>(q)
+                    .await?
+                    .into_iter()
+                    .map(LastFireRow::into_pair),
+            );
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn candidates_of(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, Vec<Candidate>>> {
+        // Two reads for any number of tasks: the available executors, and
+        // the assignments of these tasks.
+        let q = Sql::new(format!(
+            "SELECT {EXECUTOR_COLS} FROM executors WHERE status = ? AND is_healthy = TRUE ORDER BY id"
+        ))
+        .bind(ExecutorStatus::Online.as_str());
+        let available: Vec<Executor> = self
+            .rows::<ExecutorRow>(q)
+            .await?
+            .into_iter()
+            .map(ExecutorRow::into_executor)
+            .collect::<StoreResult<_>>()?;
+        let mut assigned: HashMap<TaskId, Vec<TaskExecutor>> = HashMap::new();
+        for chunk in tasks.chunks(READ_CHUNK) {
+            let mut q = Sql::new("SELECT task_id, executor_id, weight, priority FROM task_executors WHERE task_id IN ");
+            q.push_in_list(chunk.iter().map(TaskId::as_str), false);
+            for r in self.rows::<TaskAssignmentRow>(q).await? {
+                let (task, a) = r.into_assignment();
+                assigned.entry(task).or_default().push(a);
+            }
+        }
+        let everyone: Vec<Candidate> = available
+            .iter()
+            .map(|e| Candidate {
+                executor: e.clone(),
+                weight: 1,
+                priority: 0,
+            })
+            .collect();
+        Ok(tasks
+            .iter()
+            .map(|t| {
+                let list = match assigned.get(t) {
+                    // `available` is ordered by id, and so are these.
+                    Some(list) => available
+                        .iter()
+                        .filter_map(|e| {
+                            let a = list.iter().find(|a| a.executor_id == e.id)?;
+                            Some(Candidate {
+                                executor: e.clone(),
+                                weight: a.weight,
+                                priority: a.priority,
+                            })
+                        })
+                        .collect(),
+                    None => everyone.clone(),
+                };
+                (t.clone(), list)
+            })
+            .collect())
+    }
+}
+
+/// Ids a compare-and-set statement changed, and the stamp they carry.
+struct Stamped {
+    ids: HashSet<String>,
+    stamp: u64,
+}
+
+impl Stamped {
+    fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+}
+
+/// Appends `, col = CASE id WHEN ? THEN <expr> … ELSE col END` for the rows
+/// whose change sets `col` (nothing when none does).
+fn push_case(
+    q: &mut Sql,
+    col: &str,
+    expr: &str,
+    batch: &[(&ExecutionId, &ExecutionGuard, ExecutionChange)],
+    mut value: impl FnMut(&ExecutionChange) -> Option<Bind>,
+) {
+    let mut any = false;
+    for (id, _, change) in batch {
+        let Some(v) = value(change) else { continue };
+        if !any {
+            q.push_mut(&format!(", {col} = CASE id"));
+            any = true;
+        }
+        q.push_mut(" WHEN ? THEN ");
+        q.push_mut(expr);
+        q.bind_mut(id.as_str());
+        q.bind_mut(v);
+    }
+    if any {
+        q.push_mut(&format!(" ELSE {col} END"));
+    }
+}
