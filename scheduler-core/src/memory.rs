@@ -723,7 +723,7 @@ impl Store for MemoryStore {
         guard: &ExecutionGuard,
         change: &ExecutionChange,
     ) -> StoreResult<Execution> {
-        self.lock().update(id, guard, change).map(Execution::clone)
+        self.lock().update(id, guard, change).cloned()
     }
 
     async fn update_executions(&self, updates: &[ExecutionUpdate]) -> StoreResult<Vec<UpdateOutcome>> {

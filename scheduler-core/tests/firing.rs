@@ -28,8 +28,14 @@ async fn fires_at_exact_instants() {
         );
     }
     // next_run_time moves on with the fires.
-    let stored = h.store.get_task(&task.id).await.unwrap();
-    assert_eq!(stored.next_run_time, Some(t0() + secs(8)));
+    let shown = h.scheduler.get_task(&task.id).await.unwrap();
+    assert_eq!(shown.next_run_time, Some(t0() + secs(8)));
+    let listed = h
+        .scheduler
+        .list_tasks(&TaskFilter::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].next_run_time, Some(t0() + secs(8)));
 }
 
 #[tokio::test(start_paused = true)]

@@ -64,7 +64,7 @@ async fn fire_once_uses_the_latest_missed_instant_not_the_first() {
     assert_eq!(ex[0].scheduled_time, t0() - secs(5), "the latest missed instant");
     assert_eq!(h.dispatcher.calls()[0].at, t0(), "fired now");
     assert_eq!(
-        h.store.get_task(&task.id).await.unwrap().next_run_time,
+        h.scheduler.get_task(&task.id).await.unwrap().next_run_time,
         Some(t0() + secs(5))
     );
 }

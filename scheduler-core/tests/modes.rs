@@ -38,7 +38,7 @@ async fn sequential_writes_nothing_while_one_is_running() {
     assert_eq!(h.dispatcher.calls().len(), 1);
     // next_run_time still moves on.
     assert_eq!(
-        h.store.get_task(&task.id).await.unwrap().next_run_time,
+        h.scheduler.get_task(&task.id).await.unwrap().next_run_time,
         Some(t0() + secs(4))
     );
     // Once it finishes, the next fire runs.

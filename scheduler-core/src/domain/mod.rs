@@ -5,6 +5,7 @@ mod executor;
 mod ids;
 mod names;
 mod task;
+pub mod transition;
 mod validation;
 
 pub use execution::{Execution, ExecutionChange, ExecutionGuard, ExecutionStatus, SchedulerInstance, TriggerType};

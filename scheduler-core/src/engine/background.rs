@@ -44,6 +44,7 @@ impl Inner {
     /// but would move the load balancer's state twice).
     pub(crate) async fn sweep(&self) {
         let Some(me) = self.arc() else { return };
+        self.hand_back_unsent().await;
         let now = self.now();
         match self.store.overdue_executions(now, SWEEP_BATCH).await {
             Ok(list) => {

@@ -6,7 +6,7 @@ use crate::domain::ExecutionStatus;
 
 /// Fires claimed (label `trigger`: `schedule`, `misfire`).
 pub const FIRES: &str = "scheduler_fires_total";
-/// Fires not recorded (label `reason`: `sequential`, `already_fired`, `misfire_skip`, `store_error`).
+/// Fires not recorded (label `reason`: `sequential`, `already_fired`, `misfire_skip`, `task_gone`, `store_error`).
 pub const FIRES_DROPPED: &str = "scheduler_fires_dropped_total";
 /// Dispatch attempts by `outcome`: `accepted`, `finished`, `refused`, `no_candidate`.
 pub const DISPATCHES: &str = "scheduler_dispatches_total";
@@ -18,6 +18,11 @@ pub const EXECUTIONS_FINISHED: &str = "scheduler_executions_finished_total";
 pub const RETRIES: &str = "scheduler_retries_total";
 /// Executors currently healthy and online.
 pub const EXECUTORS_HEALTHY: &str = "scheduler_executors_healthy";
+/// Fires taken from the timer and not yet started or dropped (the fire
+/// path's backlog; bounded by `max_pending_fires`).
+pub const FIRE_BACKLOG: &str = "scheduler_fire_backlog";
+/// Execution writes queued for the next batch.
+pub const WRITE_BACKLOG: &str = "scheduler_write_backlog";
 /// 1 while this instance leads, 0 otherwise.
 pub const LEADER: &str = "scheduler_leader";
 
@@ -27,6 +32,10 @@ pub(crate) fn fire(trigger: &'static str) {
 
 pub(crate) fn dropped(reason: &'static str) {
     metrics::counter!(FIRES_DROPPED, "reason" => reason).increment(1);
+}
+
+pub(crate) fn dropped_n(reason: &'static str, n: u64) {
+    metrics::counter!(FIRES_DROPPED, "reason" => reason).increment(n);
 }
 
 pub(crate) fn dispatch(outcome: &'static str) {
@@ -53,4 +62,12 @@ pub(crate) fn executors_healthy(n: usize) {
 
 pub(crate) fn leader(leading: bool) {
     metrics::gauge!(LEADER).set(if leading { 1.0 } else { 0.0 });
+}
+
+pub(crate) fn fire_backlog(n: usize) {
+    metrics::gauge!(FIRE_BACKLOG).set(n as f64);
+}
+
+pub(crate) fn write_backlog(n: usize) {
+    metrics::gauge!(WRITE_BACKLOG).set(n as f64);
 }

@@ -18,9 +18,14 @@
 
 mod attempt;
 mod background;
+mod fire;
 pub mod metrics;
+mod outcome;
+mod recovery;
 mod stats;
+mod stop;
 mod timer;
+mod writer;
 
 pub use stats::{DailyStats, TaskStats, WindowStats};
 
@@ -93,6 +98,12 @@ pub struct SchedulerConfig {
     pub fire_ahead: Duration,
     /// How long shutdown waits for in-process work before cancelling it (10 s).
     pub shutdown_grace: Duration,
+    /// Fires taken from the timer but not yet started, at most (50 000).
+    /// When the store cannot keep up, the timer stops taking fires at this
+    /// bound: the due fires stay in the timer, late, and once later than
+    /// `misfire_threshold` their task's misfire policy decides. Bounds the
+    /// memory of an overloaded engine.
+    pub max_pending_fires: usize,
 }
 
 impl Default for SchedulerConfig {
@@ -111,6 +122,7 @@ impl Default for SchedulerConfig {
             sweep_interval: Duration::from_secs(1),
             fire_ahead: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
+            max_pending_fires: 50_000,
         }
     }
 }
@@ -192,11 +204,18 @@ pub(crate) struct Inner {
     pub(crate) ready: tokio::sync::watch::Sender<bool>,
     timer_rx: Mutex<Option<mpsc::UnboundedReceiver<TimerMsg>>>,
     pub(crate) permits: Semaphore,
+    /// The execution writer's queue (see `writer`).
+    pub(crate) writes: writer::WriteQueue,
+    writes_rx: Mutex<Option<writer::WriteReceiver>>,
+    /// Fires taken from the timer and not yet started or dropped.
+    pub(crate) fires_in_flight: std::sync::atomic::AtomicUsize,
+    /// Wakes the timer when in-flight fires went below `max_pending_fires`.
+    pub(crate) fires_done: tokio::sync::Notify,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     /// Hands in-process reports back to this engine.
     pub(crate) reporter: Reporter,
-    started: AtomicBool,
+    pub(crate) started: AtomicBool,
     me: Weak<Inner>,
 }
 
@@ -352,6 +371,7 @@ impl SchedulerBuilder {
             .instance_id
             .unwrap_or_else(|| format!("{hostname}-{:08x}", rand::random::<u32>()));
         let (timer_tx, timer_rx) = mpsc::unbounded_channel();
+        let (writes, writes_rx) = writer::queue();
         let started_at = clock.now();
         let inner = Arc::new_cyclic(|me| Inner {
             store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -362,6 +382,10 @@ impl SchedulerBuilder {
             balancers: self.balancers,
             modes: self.modes,
             permits: Semaphore::new(self.config.max_workers.max(1)),
+            writes,
+            writes_rx: Mutex::new(Some(writes_rx)),
+            fires_in_flight: std::sync::atomic::AtomicUsize::new(0),
+            fires_done: tokio::sync::Notify::new(),
             config: self.config,
             instance_id,
             hostname,
@@ -509,6 +533,11 @@ impl Scheduler {
             let me = inner.clone();
             inner.spawn(async move { timer::run(me, rx).await });
         }
+        let rx = inner.writes_rx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(rx) = rx {
+            let me = inner.clone();
+            inner.spawn(async move { me.run_writer(rx).await });
+        }
         background::start(inner);
         tracing::info!(instance_id = %inner.instance_id, "scheduler started");
         Ok(())
@@ -571,6 +600,26 @@ impl Scheduler {
         inner.notify(&task);
         tracing::info!(task_id = %task.id, name = %task.name, "task created");
         Ok(task)
+    }
+
+    /// A task by id, deleted ones included, with its next instant as of now
+    /// (see [`Scheduler::list_tasks`]).
+    pub async fn get_task(&self, id: &TaskId) -> SchedulerResult<Task> {
+        let mut task = self.inner.store.get_task(id).await?;
+        self.inner.present(&mut task);
+        Ok(task)
+    }
+
+    /// Tasks matching `filter`, newest first. An active task's
+    /// `next_run_time` is its next instant after now: the store's copy is not
+    /// rewritten by every fire (the engine derives it from the fires
+    /// claimed), so the stored value may lag behind.
+    pub async fn list_tasks(&self, filter: &TaskFilter, page: Page) -> SchedulerResult<Paged<Task>> {
+        let mut found = self.inner.store.list_tasks(filter, page).await?;
+        for task in &mut found.items {
+            self.inner.present(task);
+        }
+        Ok(found)
     }
 
     /// Changes the fields given; a schedule change takes effect at once.
@@ -794,6 +843,15 @@ impl Inner {
             return Err(StoreError::Conflict(format!("task {id} is deleted")).into());
         }
         Ok(task)
+    }
+
+    /// Shows an active task's next instant after now when the stored one
+    /// has passed.
+    fn present(&self, task: &mut Task) {
+        let now = self.now();
+        if task.status == TaskStatus::Active && task.next_run_time.is_none_or(|n| n <= now) {
+            task.next_run_time = task.schedule().ok().and_then(|s| s.next_after(now));
+        }
     }
 
     fn check_plugins(&self, task: &Task) -> SchedulerResult<()> {

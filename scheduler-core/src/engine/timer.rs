@@ -20,6 +20,7 @@ use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 /// A change this instance made, applied at once.
@@ -92,10 +93,20 @@ impl Timer {
     /// Replaces the task set with `tasks` as read from the store: entries
     /// whose schedule did not change keep their countdown (and parsed
     /// schedule), removed tasks are dropped.
-    fn resync(&mut self, tasks: Vec<Task>, now: DateTime<Utc>) {
+    ///
+    /// A task's stored `next_run_time` is not moved by every fire (the
+    /// batched claims leave it alone): its next instant is the later of the
+    /// stored one and the one after its latest claimed fire (`last_fires`).
+    fn resync(&mut self, tasks: Vec<Task>, last_fires: &HashMap<TaskId, DateTime<Utc>>, now: DateTime<Utc>) {
         let live: std::collections::HashSet<TaskId> = tasks.iter().map(|t| t.id.clone()).collect();
         self.entries.retain(|id, _| live.contains(id));
-        for t in tasks {
+        for mut t in tasks {
+            if let Some(last) = last_fires.get(&t.id)
+                && t.next_run_time.is_none_or(|n| n <= *last)
+                && let Ok(s) = self.schedules.get(&t.cron_expression, &t.timezone)
+            {
+                t.next_run_time = s.next_after(*last);
+            }
             self.upsert(Arc::new(t), now);
         }
     }
@@ -163,15 +174,21 @@ impl Timer {
         }
     }
 
-    /// Pops every entry due by `horizon` and plans its fire.
-    fn take_due(&mut self, now: DateTime<Utc>, horizon: DateTime<Utc>, threshold: Duration) -> Vec<FirePlan> {
+    /// Pops entries due by `horizon`, at most `limit`, and plans their fires.
+    fn take_due(
+        &mut self,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+        threshold: Duration,
+        limit: usize,
+    ) -> Vec<FirePlan> {
         let mut plans = Vec::new();
         // Tasks sharing a schedule and an instant share their next instant:
         // computed once per batch.
         let mut next_of: FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>> =
             FxHashMap::default();
         while let Some(Reverse((t, seq, _))) = self.heap.peek() {
-            if *t > horizon {
+            if *t > horizon || plans.len() >= limit {
                 break;
             }
             let seq = *seq;
@@ -238,9 +255,13 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
     let poll_every = Duration::from_std(inner.config.change_poll_interval).unwrap_or(Duration::seconds(1));
     let ahead = Duration::from_std(inner.config.fire_ahead).unwrap_or_default();
     let threshold = Duration::from_std(inner.config.misfire_threshold).unwrap_or(Duration::seconds(5));
+    let max_in_flight = inner.config.max_pending_fires.max(1);
     let mut next_poll = inner.now();
     let mut polls: u32 = 0;
     let mut recovered = false;
+    // When this instance last became leader: attempts sent before it are a
+    // previous leader's.
+    let mut leading_since = None;
     loop {
         if inner.shutdown.is_cancelled() {
             return;
@@ -248,6 +269,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
         let leading = *leader_rx.borrow_and_update();
         metrics::leader(leading);
         if !leading {
+            leading_since = None;
             if timer.loaded {
                 tracing::info!(instance_id = %inner.instance_id, "not the leader: timer stopped");
             }
@@ -262,14 +284,15 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
             }
             continue;
         }
+        let since = *leading_since.get_or_insert_with(|| inner.now());
         if !timer.loaded {
             let load_started = inner.now();
-            match inner.store.active_tasks().await {
-                Ok(tasks) => {
+            match load(&inner).await {
+                Ok((tasks, last_fires)) => {
                     let now = inner.now();
                     // The load saw every change committed before it started.
                     timer.poll_from = load_started - POLL_OVERLAP;
-                    timer.resync(tasks, now);
+                    timer.resync(tasks, &last_fires, now);
                     timer.loaded = true;
                     inner.ready.send_replace(true);
                     next_poll = now + poll_every;
@@ -277,9 +300,11 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
                     if !recovered {
                         // Only on becoming leader: this instance has nothing
                         // in flight yet, so every unanswered attempt is a
-                        // previous leader's.
+                        // previous leader's. Beside the timer, which never
+                        // waits for a store write.
                         recovered = true;
-                        inner.recover().await;
+                        let me = inner.clone();
+                        inner.spawn(async move { me.recover(since).await });
                     }
                 }
                 Err(e) => {
@@ -293,13 +318,17 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
                 }
             }
         }
+        // At the bound of fires in flight the timer takes none: it waits for
+        // fires to leave (or for its next poll), and what is due stays due.
+        let room = max_in_flight.saturating_sub(inner.fires_in_flight.load(Ordering::Acquire));
         let wake = match timer.earliest() {
-            Some(t) => (t - ahead).min(next_poll),
-            None => next_poll,
+            Some(t) if room > 0 => (t - ahead).min(next_poll),
+            _ => next_poll,
         };
         tokio::select! {
             biased;
             _ = inner.shutdown.cancelled() => return,
+            _ = inner.fires_done.notified(), if room == 0 => {}
             r = leader_rx.changed() => { if r.is_err() { return } continue; }
             m = rx.recv() => {
                 let Some(m) = m else { return };
@@ -336,11 +365,22 @@ pub(crate) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
                 Err(e) => tracing::warn!(error = %e, "cannot poll task changes"),
             }
         }
-        let plans = timer.take_due(now, now + ahead, threshold);
+        let room = max_in_flight.saturating_sub(inner.fires_in_flight.load(Ordering::Acquire));
+        let plans = timer.take_due(now, now + ahead, threshold, room);
         if !plans.is_empty() {
+            let n = inner.fires_in_flight.fetch_add(plans.len(), Ordering::AcqRel) + plans.len();
+            metrics::fire_backlog(n);
             launch(&inner, plans);
         }
     }
+}
+
+/// The active tasks and their latest claimed fires.
+async fn load(inner: &Inner) -> crate::store::StoreResult<(Vec<Task>, HashMap<TaskId, DateTime<Utc>>)> {
+    let tasks = inner.store.active_tasks().await?;
+    let ids: Vec<TaskId> = tasks.iter().map(|t| t.id.clone()).collect();
+    let last_fires = inner.store.last_fire_times(&ids).await?;
+    Ok((tasks, last_fires))
 }
 
 /// Hands a batch of planned fires to the fire pipeline, grouped by instant.

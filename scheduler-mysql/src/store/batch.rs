@@ -193,7 +193,7 @@ impl MysqlStore {
             .tx(|c, _| {
                 Box::pin(async move {
                     exec(c, q.clone()).await?;
-                    Ok(rows::<IdRow>(c, read.clone()).await?)
+                    rows::<IdRow>(c, read.clone()).await
                 })
             })
             .await

@@ -82,7 +82,7 @@ pub(crate) async fn list_tasks(State(state): State<AppState>, q: QueryParams) ->
         status: query.status.map(Into::into),
         name: query.name,
     };
-    let found = state.scheduler.store().list_tasks(&filter, page).await?;
+    let found = state.scheduler.list_tasks(&filter, page).await?;
     Ok(Json(TaskList {
         items: found.items.into_iter().map(Into::into).collect(),
         total: found.total,
@@ -103,7 +103,7 @@ pub(crate) async fn list_tasks(State(state): State<AppState>, q: QueryParams) ->
     )
 )]
 pub(crate) async fn get_task(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<TaskDto>> {
-    let task = state.scheduler.store().get_task(&TaskId::new(id)).await?;
+    let task = state.scheduler.get_task(&TaskId::new(id)).await?;
     Ok(Json(task.into()))
 }
 
