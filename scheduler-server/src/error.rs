@@ -17,6 +17,9 @@ pub enum ApiError {
     /// 401 `unauthorized`.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403 `forbidden`: authenticated, but the token's scope does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404 `not_found`.
     #[error("{0}")]
     NotFound(String),
@@ -51,6 +54,7 @@ impl ApiError {
         match self {
             Self::Validation(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -66,6 +70,7 @@ impl ApiError {
         match self {
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -80,6 +85,7 @@ impl ApiError {
         match self {
             Self::Validation(m)
             | Self::Unauthorized(m)
+            | Self::Forbidden(m)
             | Self::NotFound(m)
             | Self::MethodNotAllowed(m)
             | Self::Conflict(m)
@@ -134,7 +140,7 @@ pub struct ErrorResponse {
 /// Code and message of an error.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `validation_failed`, `unauthorized`, `not_found`, `method_not_allowed`,
+    /// `validation_failed`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
     /// `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`.
     #[schema(example = "validation_failed")]
     pub code: String,

@@ -202,3 +202,24 @@ async fn openapi_documents_every_route() {
     let execution = schemas["Execution"]["properties"].as_object().unwrap();
     assert!(!execution.contains_key("callback_token"));
 }
+
+/// A client can send any method token; each must not become a new series.
+#[tokio::test]
+async fn metrics_labels_are_bounded_for_invented_methods_and_paths() {
+    let (app, _) = open_api();
+    for m in ["BREW", "XYZZY-1", "PROPFIND"] {
+        let method = axum::http::Method::from_bytes(m.as_bytes()).unwrap();
+        send(&app, req(method.clone(), "/api/v1/tasks")).await;
+        send(&app, req(method, "/invented/path")).await;
+    }
+    let text = get(&app, "/metrics").await.text;
+    for m in ["BREW", "XYZZY-1", "PROPFIND", "/invented/path", "unmatched"] {
+        assert!(!text.contains(m), "/metrics carries {m:?}:\n{text}");
+    }
+    assert!(
+        text.contains("http_request_duration_seconds_count{method=\"other\",route=\"/api/v1/tasks\""),
+        "{text}"
+    );
+    // Unknown paths fall to the dashboard's catch-all pattern: one series.
+    assert!(text.contains("method=\"other\",route=\"/{*path}\""), "{text}");
+}
