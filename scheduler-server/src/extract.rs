@@ -208,12 +208,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
         let query = parts.uri.query().unwrap_or("");
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|e| ApiError::field("query", format!("malformed query string ({e})")))?;
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
         for (k, _) in &pairs {
-            if seen.contains(&k.as_str()) {
+            if !seen.insert(k.as_str()) {
                 return Err(ApiError::field(k, "is given more than once"));
             }
-            seen.push(k);
         }
         Ok(Self { pairs })
     }

@@ -205,6 +205,7 @@ pub(crate) async fn trigger_task(
     OptionalJson(req): OptionalJson<TriggerRequest>,
 ) -> ApiResult<(StatusCode, Json<ExecutionDto>)> {
     let parameters = req.and_then(|r| r.parameters);
+    scheduler_core::validate_parameters("parameters", parameters.as_ref())?;
     let exec = state.scheduler.trigger(&TaskId::new(id), parameters).await?;
     Ok((StatusCode::CREATED, Json(exec.into())))
 }
