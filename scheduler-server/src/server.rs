@@ -135,8 +135,11 @@ impl Server {
         let scfg = config.scheduler_config();
         let client = executor_client(scfg.dispatch_timeout.min(Duration::from_secs(5)))
             .map_err(|e| StartError::HttpClient(e.to_string()))?;
-        let dispatcher = HttpDispatcher::new(client.clone(), callback_base.clone(), scfg.dispatch_timeout);
-        let probe = HttpProbe::new(client, scfg.health_check_timeout);
+        let access_token = config.executors.access_token.as_deref();
+        let dispatcher = HttpDispatcher::new(client.clone(), callback_base.clone(), scfg.dispatch_timeout)
+            .with_access_token(access_token)
+            .with_per_executor_limit(scfg.max_workers.div_ceil(2));
+        let probe = HttpProbe::new(client, scfg.health_check_timeout).with_access_token(access_token);
         let mut builder = Scheduler::builder()
             .store(store)
             .leadership(leadership)
