@@ -94,12 +94,19 @@ async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Leadersh
 
 async fn open_mysql(config: &Config, url: &str) -> Result<(Arc<dyn Store>, Arc<dyn Leadership>, Backend), StartError> {
     let max_connections = config.database.as_ref().map_or(10, |d| d.max_connections);
-    let store = MysqlStore::connect(url, max_connections)
-        .await
-        .map_err(|e| StartError::Database {
+    let store = MysqlStore::connect(url, max_connections).await.map_err(|e| {
+        let mut reason = e.to_string();
+        if url.contains("require_ssl=true") && (reason.contains("SSL") || reason.contains("TLS")) {
+            reason.push_str(
+                " (database.url has require_ssl=true: the database server must offer TLS with a certificate \
+                     this host trusts; add verify_ca=false&verify_identity=false only for a self-signed test server)",
+            );
+        }
+        StartError::Database {
             url: redact_url(url),
-            reason: e.to_string(),
-        })?;
+            reason,
+        }
+    })?;
     let s = &config.scheduler;
     let leadership = MysqlLeadership::new(
         url,
