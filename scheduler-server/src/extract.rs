@@ -44,6 +44,8 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match read_json_body(req, state).await? {
+            // `null` is "no body" too, as the document's nullable body says.
+            Some(bytes) if bytes.trim_ascii() == b"null" => Ok(Self(None)),
             Some(bytes) => parse_json(&bytes).map(|v| Self(Some(v))),
             None => Ok(Self(None)),
         }
@@ -219,21 +221,25 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 impl QueryParams {
-    /// Takes a parameter out; an empty value counts as absent.
+    /// Takes a string parameter out; an empty value counts as absent.
     pub fn take(&mut self, name: &str) -> Option<String> {
-        let i = self.pairs.iter().position(|(k, _)| k == name)?;
-        let (_, v) = self.pairs.remove(i);
-        (!v.is_empty()).then_some(v)
+        self.take_raw(name).filter(|v| !v.is_empty())
     }
 
-    /// Takes and parses a parameter.
+    fn take_raw(&mut self, name: &str) -> Option<String> {
+        let i = self.pairs.iter().position(|(k, _)| k == name)?;
+        Some(self.pairs.remove(i).1)
+    }
+
+    /// Takes and parses a typed parameter (number, enum, boolean, time): an
+    /// empty value is not a value of its type and is refused like any other.
     pub fn parse<T>(
         &mut self,
         name: &str,
         parse: impl FnOnce(&str) -> Option<T>,
         rule: &str,
     ) -> Result<Option<T>, ApiError> {
-        match self.take(name) {
+        match self.take_raw(name) {
             None => Ok(None),
             Some(v) => parse(&v)
                 .map(Some)
