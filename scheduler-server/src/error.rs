@@ -201,6 +201,9 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +232,3 @@ mod tests {
         assert_eq!(e.status(), StatusCode::CONFLICT);
     }
 }
-
-/// Result of a handler.
-pub type ApiResult<T> = Result<T, ApiError>;

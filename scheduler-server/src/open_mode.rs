@@ -58,9 +58,7 @@ impl OpenModeGuard {
         if host.is_empty() {
             return false;
         }
-        is_loopback_host(&host)
-            || self.hosts.iter().any(|h| *h == host)
-            || (self.any_ip && host.parse::<IpAddr>().is_ok())
+        is_loopback_host(&host) || self.hosts.contains(&host) || (self.any_ip && host.parse::<IpAddr>().is_ok())
     }
 }
 

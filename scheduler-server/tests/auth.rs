@@ -320,7 +320,7 @@ async fn an_executor_token_only_registers_and_updates_its_own_executor() {
     for (method, uri) in [
         (Method::GET, "/api/v1/tasks"),
         (Method::POST, "/api/v1/tasks"),
-        (Method::DELETE, &*format!("/api/v1/tasks/x")),
+        (Method::DELETE, "/api/v1/tasks/x"),
         (Method::GET, "/api/v1/executors"),
         (Method::GET, &*format!("/api/v1/executors/{own_id}")),
         (Method::DELETE, &*format!("/api/v1/executors/{own_id}")),

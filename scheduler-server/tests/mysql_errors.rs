@@ -18,8 +18,7 @@ async fn require_ssl_without_tls_on_the_server_fails_at_start_with_a_clear_messa
     let url = format!("{}?require_ssl=true", db.url);
     let err = Server::build(&test_config(Some(&url)))
         .await
-        .err()
-        .expect("the server must not start without TLS");
+        .expect_err("the server must not start without TLS");
     let text = err.to_string();
     assert!(text.contains("SSL") || text.contains("TLS"), "{text}");
     assert!(text.contains("require_ssl=true"), "{text}");
