@@ -26,8 +26,9 @@ ENTRYPOINT ["http_executor"]
 
 FROM runtime-base AS server
 COPY --from=build /usr/local/bin/scheduler-server /usr/local/bin/scheduler-server
-# Listen on every interface inside the container; set auth.jwt_secret
-# (SCHEDULER_AUTH__JWT_SECRET) when the port is reachable by others.
+# Listen on every interface inside the container. The server refuses to
+# start on such an address without auth.jwt_secret (SCHEDULER_AUTH__JWT_SECRET,
+# at least 32 bytes), unless api.allow_unauthenticated is true.
 ENV SCHEDULER_API__HOST=0.0.0.0
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

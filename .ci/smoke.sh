@@ -33,7 +33,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 [ "$ok" = 1 ] || { echo "no successful executions through the Python executor"; cat "$LOG"; exit 1; }
-curl -fsS -X POST "$URL/api/v1/tasks/$TASK/pause" >/dev/null
+curl -fsS -X POST "$URL/api/v1/tasks/$TASK/pause" -H 'Content-Type: application/json' >/dev/null
 EXEC=$(curl -fsS -X POST "$URL/api/v1/tasks/$TASK/trigger" -H 'Content-Type: application/json' \
   -d '{"parameters": {"seconds": 30}}' | json 'd["id"]')
 for _ in $(seq 1 50); do
@@ -41,7 +41,7 @@ for _ in $(seq 1 50); do
   [ "$s" = running ] && break
   sleep 0.1
 done
-s=$(curl -fsS -X POST "$URL/api/v1/executions/$EXEC/stop" | json 'd["status"]')
+s=$(curl -fsS -X POST "$URL/api/v1/executions/$EXEC/stop" -H 'Content-Type: application/json' | json 'd["status"]')
 [ "$s" = cancelled ] || { echo "stop gave $s"; exit 1; }
 curl -fsS "$URL/api/v1/tasks/$TASK/stats" | json 'd["24h"]["success"]' >/dev/null
 curl -fsS "$URL/metrics" | grep -q '^scheduler_fires_total' || { echo "no fire metric"; exit 1; }

@@ -3,9 +3,11 @@
 //! In a container, set `EXECUTOR_HOST=0.0.0.0` (address to bind) and
 //! `EXECUTOR_PUBLIC_URL=http://executor:9200` (the address the scheduler
 //! should call), and `EXECUTOR_SCHEDULER_TOKEN` when the scheduler's API
-//! needs a JWT.
+//! needs a JWT (an executor-scoped token: `scheduler-server token --scope
+//! executor --subject <instance id>`), with `EXECUTOR_INSTANCE_ID` set to
+//! that subject (default `rust-executor@{public URL}`).
 //!
-//! A complete HTTP executor in Rust (CONTRACT §4) on axum: it registers
+//! A complete HTTP executor in Rust (see `docs/executor-protocol.md`) on axum: it registers
 //! itself with the scheduler (default http://127.0.0.1:8080), serves
 //! `POST /execute`, `POST /stop` and `GET /health`, runs each execution in a
 //! task (sleeping `parameters.seconds`, default 0, and echoing the
@@ -120,10 +122,9 @@ async fn register(
     if let Ok(token) = std::env::var("EXECUTOR_SCHEDULER_TOKEN") {
         request = request.bearer_auth(token);
     }
+    let instance_id = std::env::var("EXECUTOR_INSTANCE_ID").unwrap_or_else(|_| format!("rust-executor@{base_url}"));
     let r = request
-        .json(
-            &json!({"name": "rust-executor", "instance_id": format!("rust-executor@{base_url}"), "base_url": base_url}),
-        )
+        .json(&json!({"name": "rust-executor", "instance_id": instance_id, "base_url": base_url}))
         .send()
         .await?;
     let status = r.status();

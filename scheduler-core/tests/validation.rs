@@ -523,6 +523,13 @@ fn base_url_is_an_absolute_http_or_https_url() {
         "https://",
         "http:// /x",
         "",
+        // Nothing that changes where `{base_url}/execute` goes, no credentials.
+        "http://user:pw@svc.test:9000",
+        "http://user@svc.test",
+        "http://svc.test/?x=1",
+        "http://svc.test/?",
+        "http://svc.test/base#frag",
+        "http://svc.test/#",
     ] {
         refused(register(registration(bad)), "base_url");
         executor_patch_refused(
@@ -547,7 +554,16 @@ fn health_check_url_is_null_or_absolute() {
         register(with(None)).unwrap().health_url(),
         "http://svc-1.test:9000/health"
     );
-    for bad in ["ftp://svc.test/health", "/health", "health", "http://", ""] {
+    for bad in [
+        "ftp://svc.test/health",
+        "/health",
+        "health",
+        "http://",
+        "",
+        "http://u:p@svc.test/health",
+        "http://svc.test/health?deep=1",
+        "http://svc.test/health#x",
+    ] {
         refused(register(with(Some(bad))), "health_check_url");
         executor_patch_refused(
             ExecutorPatch {
@@ -771,4 +787,78 @@ fn assignments_are_validated_on_create_and_on_patch() {
         },
         "executors[1].executor_id",
     );
+}
+
+fn nested(depth: usize) -> Value {
+    let mut v = json!(1);
+    for _ in 0..depth {
+        v = json!([v]);
+    }
+    v
+}
+
+#[test]
+fn json_nesting_is_capped_at_the_database_limit() {
+    use scheduler_core::{MAX_JSON_DEPTH, json_depth, validate_json_depth};
+    assert_eq!(MAX_JSON_DEPTH, 32);
+    assert_eq!(json_depth(&json!(1)), 0);
+    assert_eq!(json_depth(&json!({})), 1);
+    assert_eq!(json_depth(&json!({"a": [1, {"b": 2}]})), 3);
+    // The parameters object is the first level.
+    let ok = obj(json!({ "a": nested(MAX_JSON_DEPTH - 1) }));
+    create(NewTask {
+        parameters: Some(ok),
+        ..new_task("deep-ok")
+    })
+    .unwrap();
+    let deep = obj(json!({ "a": nested(MAX_JSON_DEPTH) }));
+    refused(
+        create(NewTask {
+            parameters: Some(deep.clone()),
+            ..new_task("too-deep")
+        }),
+        "parameters",
+    );
+    refused(
+        register(ExecutorRegistration {
+            metadata: Some(deep),
+            ..registration("http://svc.test")
+        }),
+        "metadata",
+    );
+    assert!(validate_json_depth("result", &nested(MAX_JSON_DEPTH)).is_ok());
+    assert!(validate_json_depth("result", &nested(MAX_JSON_DEPTH + 1)).is_err());
+    // Very deep values are measured without recursion.
+    let mut v = json!(null);
+    for _ in 0..100_000 {
+        v = Value::Array(vec![v]);
+    }
+    assert_eq!(json_depth(&v), 100_000);
+    std::mem::forget(v); // dropping it would recurse 100 000 levels deep
+}
+
+#[test]
+fn assignment_lists_are_capped_and_checked_in_linear_time() {
+    use scheduler_core::{MAX_TASK_EXECUTORS, TaskExecutorInput};
+    let list = |n: usize| -> Vec<TaskExecutorInput> {
+        (0..n)
+            .map(|i| TaskExecutorInput {
+                executor_id: format!("e{i}").into(),
+                weight: None,
+                priority: None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        TaskExecutorInput::validate_all(&list(MAX_TASK_EXECUTORS))
+            .unwrap()
+            .len(),
+        MAX_TASK_EXECUTORS
+    );
+    let e = TaskExecutorInput::validate_all(&list(MAX_TASK_EXECUTORS + 1)).unwrap_err();
+    assert_eq!(e.field, "executors");
+    let mut dup = list(MAX_TASK_EXECUTORS - 1);
+    dup.push(dup[0].clone());
+    let e = TaskExecutorInput::validate_all(&dup).unwrap_err();
+    assert_eq!(e.field, format!("executors[{}].executor_id", MAX_TASK_EXECUTORS - 1));
 }

@@ -21,8 +21,9 @@ use tokio::sync::Notify;
 
 /// Session settings for every pooled connection (diesel-async already sets
 /// `time_zone = '+00:00'` and utf8mb4). Strict mode makes an oversized value
-/// an error instead of a silent truncation.
-const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+/// an error instead of a silent truncation. English server messages, because
+/// the driver layer hands errors over as text only (see [`classify`]).
+const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', lc_messages = 'en_US'";
 
 /// What the pool has learned about the server, shared by the manager and
 /// every checkout.
@@ -275,17 +276,146 @@ pub(crate) fn is_retryable(e: &DieselError) -> bool {
     }
 }
 
-/// The default mapping: anything that is not a known constraint violation
-/// means the backend failed, which the caller may retry later.
+/// What a database error means for the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The server is unreachable, overloaded or rolled the statement back
+    /// (connection lost, too many connections, deadlock, lock wait,
+    /// statement time limit, read-only during a failover): retry later.
+    Transient,
+    /// A unique or foreign key was violated: the callers map these to the
+    /// domain's conflicts.
+    Constraint,
+    /// The server refused a value for good (CHECK constraint, too long, out
+    /// of range, bad date-time, invalid JSON): retrying cannot help; it is
+    /// the value the client sent.
+    ValueRefused,
+    /// Anything else: a statement of ours the server refused (missing
+    /// table, bad SQL, NULL where none is allowed), or a result we could not
+    /// read. A bug or a broken deployment, not the client's fault.
+    Internal,
+}
+
+/// MySQL/MariaDB error codes by meaning, with the English text each starts
+/// with or contains. diesel-async keeps only the server's message (not its
+/// code), so the code is recognised by its text; every pooled connection
+/// sets `lc_messages = 'en_US'` so the texts are the ones below.
+const KNOWN_ERRORS: &[(u16, &str, Failure)] = &[
+    (1040, "Too many connections", Failure::Transient),
+    (1203, "max_user_connections", Failure::Transient),
+    (1205, "Lock wait timeout exceeded", Failure::Transient),
+    (1213, "Deadlock found", Failure::Transient),
+    (1053, "Server shutdown in progress", Failure::Transient),
+    (1927, "Connection was killed", Failure::Transient),
+    (2006, "server has gone away", Failure::Transient),
+    (2013, "Lost connection", Failure::Transient),
+    (1317, "Query execution was interrupted", Failure::Transient),
+    (3024, "maximum statement execution time exceeded", Failure::Transient),
+    (1290, "--read-only option", Failure::Transient),
+    (1836, "Running in read-only mode", Failure::Transient),
+    (1792, "READ ONLY transaction", Failure::Transient),
+    (1615, "needs to be re-prepared", Failure::Transient),
+    (1158, "error reading communication packets", Failure::Transient),
+    (1159, "timeout reading communication packets", Failure::Transient),
+    (1160, "error writing communication packets", Failure::Transient),
+    (1161, "timeout writing communication packets", Failure::Transient),
+    (1021, "Disk full", Failure::Transient),
+    (1114, "is full", Failure::Transient),
+    (4025, "failed for", Failure::ValueRefused),
+    (3819, "Check constraint", Failure::ValueRefused),
+    (1406, "Data too long for column", Failure::ValueRefused),
+    (1292, "Incorrect datetime value", Failure::ValueRefused),
+    (1292, "Incorrect date value", Failure::ValueRefused),
+    (1292, "Truncated incorrect", Failure::ValueRefused),
+    (1264, "Out of range value", Failure::ValueRefused),
+    (1265, "Data truncated for column", Failure::ValueRefused),
+    (1366, "Incorrect string value", Failure::ValueRefused),
+    (1366, "Incorrect integer value", Failure::ValueRefused),
+    (1366, "Incorrect decimal value", Failure::ValueRefused),
+    (1367, "value found during parsing", Failure::ValueRefused),
+    (1690, "value is out of range", Failure::ValueRefused),
+    (3140, "Invalid JSON text", Failure::ValueRefused),
+    (4038, "Syntax error in JSON text", Failure::ValueRefused),
+    (4040, "JSON nested structures depth", Failure::ValueRefused),
+];
+
+/// The error code a server message stands for, when it is one of
+/// [`KNOWN_ERRORS`].
+pub(crate) fn error_code(message: &str) -> Option<u16> {
+    KNOWN_ERRORS
+        .iter()
+        .find(|(_, text, _)| message.contains(text))
+        .map(|(code, _, _)| *code)
+}
+
+/// Classifies a database error (see [`Failure`]).
+pub(crate) fn classify(e: &DieselError) -> Failure {
+    match e {
+        DieselError::DatabaseError(kind, info) => {
+            let message = info.message();
+            if is_connection_failure(message) {
+                return Failure::Transient;
+            }
+            match kind {
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation => {
+                    return Failure::Constraint;
+                }
+                DatabaseErrorKind::CheckViolation => return Failure::ValueRefused,
+                DatabaseErrorKind::ReadOnlyTransaction | DatabaseErrorKind::SerializationFailure => {
+                    return Failure::Transient;
+                }
+                DatabaseErrorKind::NotNullViolation => return Failure::Internal,
+                _ => {}
+            }
+            KNOWN_ERRORS
+                .iter()
+                .find(|(_, text, _)| message.contains(text))
+                .map_or(Failure::Internal, |(_, _, failure)| *failure)
+        }
+        // The transaction manager lost track: the connection is dropped and
+        // the next attempt gets a fresh one.
+        DieselError::BrokenTransactionManager => Failure::Transient,
+        _ => Failure::Internal,
+    }
+}
+
+/// Start of the message of a [`StoreError`] for a value the database refused
+/// for good. `StoreError` has no variant for it yet: until it does, such an
+/// error travels as `StoreError::Conflict` with this prefix, and the server
+/// turns it into a 400 (see `scheduler-server`'s error mapping).
+pub const VALUE_REFUSED_PREFIX: &str = "the database refused a value: ";
+
+/// Start of the message of a [`StoreError`] for a database failure that is
+/// neither transient nor the client's value (a 500 at the API). Carried like
+/// [`VALUE_REFUSED_PREFIX`].
+pub const INTERNAL_PREFIX: &str = "internal database error: ";
+
+/// A value refused for good: the client's input.
+fn value_refused(message: &str) -> StoreError {
+    StoreError::Conflict(format!("{VALUE_REFUSED_PREFIX}{message}"))
+}
+
+/// A failure on our side.
+fn internal(message: &str) -> StoreError {
+    StoreError::Conflict(format!("{INTERNAL_PREFIX}{message}"))
+}
+
+/// The default mapping of a database error to the store's error: only
+/// transient failures are `Unavailable` (a 503 the caller may retry); a
+/// refused value or our own mistake never is, so nobody retries forever.
 pub(crate) fn unavailable(e: DieselError) -> StoreError {
-    match &e {
-        DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation
-            | DatabaseErrorKind::ForeignKeyViolation
-            | DatabaseErrorKind::CheckViolation,
-            info,
-        ) => StoreError::Conflict(info.message().to_owned()),
-        _ => StoreError::Unavailable(e.to_string()),
+    let message = match &e {
+        DieselError::DatabaseError(_, info) => match error_code(info.message()) {
+            Some(code) => format!("{} (error {code})", info.message()),
+            None => info.message().to_owned(),
+        },
+        other => other.to_string(),
+    };
+    match classify(&e) {
+        Failure::Transient => StoreError::Unavailable(e.to_string()),
+        Failure::Constraint => StoreError::Conflict(message),
+        Failure::ValueRefused => value_refused(&message),
+        Failure::Internal => internal(&message),
     }
 }
 
@@ -339,6 +469,98 @@ mod tests {
             "Duplicate entry 'x' for key 'PRIMARY'",
         );
         assert_eq!(duplicate_key(&e), Some("PRIMARY"));
+    }
+
+    #[test]
+    fn refused_values_and_our_mistakes_are_never_unavailable() {
+        use DatabaseErrorKind::{CheckViolation, Unknown};
+        let cases = [
+            (
+                Unknown,
+                "CONSTRAINT `executions.result` failed for `jobs`.`executions`",
+                Failure::ValueRefused,
+                Some(4025),
+            ),
+            (
+                CheckViolation,
+                "Check constraint 'c' is violated.",
+                Failure::ValueRefused,
+                Some(3819),
+            ),
+            (
+                Unknown,
+                "Data too long for column 'name' at row 1",
+                Failure::ValueRefused,
+                Some(1406),
+            ),
+            (
+                Unknown,
+                "Incorrect datetime value: '10000-01-01 00:00:00' for column `jobs`.`executions`.`end_time` at row 1",
+                Failure::ValueRefused,
+                Some(1292),
+            ),
+            (
+                Unknown,
+                "Out of range value for column 'retry_count' at row 1",
+                Failure::ValueRefused,
+                Some(1264),
+            ),
+            (
+                Unknown,
+                "Incorrect string value: '\\xF0\\x9F' for column",
+                Failure::ValueRefused,
+                Some(1366),
+            ),
+            (Unknown, "Table 'jobs.nope' doesn't exist", Failure::Internal, None),
+            (Unknown, "You have an error in your SQL syntax", Failure::Internal, None),
+            (
+                DatabaseErrorKind::NotNullViolation,
+                "Column 'name' cannot be null",
+                Failure::Internal,
+                None,
+            ),
+            (Unknown, "Too many connections", Failure::Transient, Some(1040)),
+            (
+                Unknown,
+                "Deadlock found when trying to get lock; try restarting transaction",
+                Failure::Transient,
+                Some(1213),
+            ),
+            (
+                Unknown,
+                "Lock wait timeout exceeded; try restarting transaction",
+                Failure::Transient,
+                Some(1205),
+            ),
+            (Unknown, "Input/output error: broken pipe", Failure::Transient, None),
+            (Unknown, "Connection was killed", Failure::Transient, Some(1927)),
+            (
+                Unknown,
+                "The MariaDB server is running with the --read-only option so it cannot execute this statement",
+                Failure::Transient,
+                Some(1290),
+            ),
+            (
+                DatabaseErrorKind::UniqueViolation,
+                "Duplicate entry 'a' for key 'k'",
+                Failure::Constraint,
+                None,
+            ),
+        ];
+        for (kind, message, failure, code) in cases {
+            let e = db(kind, message);
+            assert_eq!(classify(&e), failure, "{message}");
+            assert_eq!(error_code(message), code, "{message}");
+            let mapped = unavailable(db(kind, message));
+            let is_unavailable = matches!(mapped, StoreError::Unavailable(_));
+            assert_eq!(is_unavailable, failure == Failure::Transient, "{message}: {mapped:?}");
+            match failure {
+                Failure::ValueRefused => assert!(mapped.to_string().contains(VALUE_REFUSED_PREFIX)),
+                Failure::Internal => assert!(mapped.to_string().contains(INTERNAL_PREFIX)),
+                _ => {}
+            }
+        }
+        assert_eq!(classify(&DieselError::NotFound), Failure::Internal);
     }
 
     #[test]

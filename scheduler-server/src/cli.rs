@@ -1,15 +1,16 @@
 //! Command-line interface of the `scheduler-server` binary.
 
+use crate::auth::Scope;
 use crate::config::{Config, ConfigError, LogFormat, Overrides, parse_duration};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Distributed task scheduler: REST API, engine and HTTP executors.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "scheduler-server", version, about)]
 pub struct Cli {
-    /// YAML configuration file (keys of CONTRACT §5).
+    /// YAML configuration file (keys in docs/operations.md).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Address to listen on (api.host).
@@ -45,13 +46,28 @@ pub enum Command {
     Serve,
     /// Prints an HS256 API token signed with auth.jwt_secret.
     Token {
-        /// Who the token is for (the `sub` claim).
+        /// Who the token is for (the `sub` claim); for an executor token, the
+        /// `instance_id` the executor registers with.
         #[arg(long)]
         subject: String,
-        /// How long it is valid, e.g. 24h, 30m, 7d.
+        /// `admin` (everything) or `executor` (register and update its own executor).
+        #[arg(long, value_enum, default_value = "admin")]
+        scope: Scope,
+        /// How long it is valid, e.g. 24h, 30m, 7d; at most 90d.
         #[arg(long, default_value = "24h", value_parser = parse_duration)]
         ttl: Duration,
     },
+}
+
+impl std::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The overrides hide the database password.
+        f.debug_struct("Cli")
+            .field("config", &self.config)
+            .field("overrides", &self.overrides())
+            .field("command", &self.command)
+            .finish()
+    }
 }
 
 impl Cli {

@@ -1,5 +1,5 @@
-//! Configuration (CONTRACT §5): a YAML file, then environment variables, then
-//! command-line flags, each overriding the last.
+//! Configuration: a YAML file, then environment variables, then command-line
+//! flags, each overriding the last.
 //!
 //! ```text
 //! key                              env                                     flag
@@ -9,7 +9,12 @@
 //! api.host                         SCHEDULER_API__HOST                     --host
 //! api.port                         SCHEDULER_API__PORT                     --port
 //! api.public_url                   SCHEDULER_API__PUBLIC_URL               --public-url
+//! api.allow_unauthenticated        SCHEDULER_API__ALLOW_UNAUTHENTICATED    -
+//! api.request_timeout              SCHEDULER_API__REQUEST_TIMEOUT          -
+//! api.max_connections              SCHEDULER_API__MAX_CONNECTIONS          -
+//! api.shutdown_grace               SCHEDULER_API__SHUTDOWN_GRACE           -
 //! auth.jwt_secret                  SCHEDULER_AUTH__JWT_SECRET              -
+//! executors.access_token           SCHEDULER_EXECUTORS__ACCESS_TOKEN       -
 //! scheduler.instance_id            SCHEDULER_SCHEDULER__INSTANCE_ID        --instance-id
 //! scheduler.<other keys>           SCHEDULER_SCHEDULER__<KEY>              -
 //! health_check.<keys>              SCHEDULER_HEALTH_CHECK__<KEY>           -
@@ -20,7 +25,15 @@
 //! configuration (so `SCHEDULER_TEST_MYSQL_URL` and friends are not mistaken
 //! for keys); an unknown key there is an error like an unknown key in the
 //! file. Durations are written `500ms`, `30s`, `5m`, `1h`, `1d`, or combined
-//! (`1m30s`).
+//! (`1m30s`), and are at most [`MAX_DURATION`] (a year).
+//!
+//! Environment values of string keys (URLs, secrets, names) are taken byte for
+//! byte: `SCHEDULER_AUTH__JWT_SECRET=007` is the secret `007`, quotes included
+//! if there are any. Values of numeric and boolean keys are parsed.
+//!
+//! The `Debug` output of every type here hides secrets (`auth.jwt_secret`,
+//! `executors.access_token`, `database.password` and the password of
+//! `database.url`), so a configuration can be logged.
 
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -33,6 +46,36 @@ use std::time::Duration;
 pub const ENV_PREFIX: &str = "SCHEDULER_";
 /// Separator of nested keys in environment variable names.
 pub const ENV_SEPARATOR: &str = "__";
+
+/// Longest duration any key accepts: a year. Larger values would overflow
+/// timers and clock arithmetic.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
+
+/// Shortest `auth.jwt_secret`, in bytes: HS256 keys shorter than the hash
+/// output are guessable offline from one token.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Keys whose environment values are strings, kept exactly as written.
+const STRING_KEYS: &[&str] = &[
+    "database.url",
+    "database.host",
+    "database.user",
+    "database.password",
+    "database.dbname",
+    "api.host",
+    "api.public_url",
+    "auth.jwt_secret",
+    "scheduler.instance_id",
+    "scheduler.lock_key",
+    "executors.access_token",
+];
+
+/// Stands in for a secret in `Debug` output.
+const REDACTED: &str = "<redacted>";
+
+fn redacted(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| REDACTED)
+}
 
 /// A configuration that could not be loaded; the message names the key and
 /// where its value came from.
@@ -96,12 +139,14 @@ pub struct Config {
     pub scheduler: SchedulerSection,
     /// Executor health checks.
     pub health_check: HealthCheckConfig,
+    /// Requests to executors.
+    pub executors: ExecutorsConfig,
     /// Logging.
     pub log: LogConfig,
 }
 
 /// `database.*`.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `mysql://user:password@host:port/dbname`; wins over the separate keys.
@@ -136,6 +181,33 @@ impl Default for DatabaseConfig {
             dbname: None,
             max_connections: 10,
         }
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &redacted(&self.password))
+            .field("dbname", &self.dbname)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// A URL with its password (if any) replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
     }
 }
 
@@ -177,6 +249,15 @@ pub struct ApiConfig {
     /// Base of the callback URLs given to executors; default `http://{host}:{port}`.
     #[serde(deserialize_with = "lenient::opt_string")]
     pub public_url: Option<String>,
+    /// Without `auth.jwt_secret`, listening on an address other than
+    /// loopback is refused unless this is `true` (false).
+    pub allow_unauthenticated: bool,
+    /// A request not answered within this gets 503 (30s).
+    pub request_timeout: ConfigDuration,
+    /// Connections served at once; more wait to be accepted (1024).
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight (10s).
+    pub shutdown_grace: ConfigDuration,
 }
 
 impl Default for ApiConfig {
@@ -185,17 +266,64 @@ impl Default for ApiConfig {
             host: "127.0.0.1".to_owned(),
             port: 8080,
             public_url: None,
+            allow_unauthenticated: false,
+            request_timeout: ConfigDuration::secs(30),
+            max_connections: 1024,
+            shutdown_grace: ConfigDuration::secs(10),
         }
     }
 }
 
+impl ApiConfig {
+    /// Whether `api.host` names the loopback interface only.
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_host(&self.host)
+    }
+}
+
+/// `localhost`, or a loopback IP literal (brackets allowed around IPv6).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.to_ascii_lowercase().ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `auth.*`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// HS256 secret; when set every `/api/v1` route but the callback needs a JWT.
+    /// HS256 secret of at least [`MIN_JWT_SECRET_BYTES`] bytes; when set
+    /// every `/api/v1` route but the callback needs a JWT.
     #[serde(deserialize_with = "lenient::opt_string")]
     pub jwt_secret: Option<String>,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("jwt_secret", &redacted(&self.jwt_secret))
+            .finish()
+    }
+}
+
+/// `executors.*`: how the scheduler talks to executors.
+#[derive(Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorsConfig {
+    /// Sent as `X-Scheduler-Token` with every request to an executor
+    /// (`/execute`, `/stop`, health probes), so executors can refuse callers
+    /// that are not this scheduler.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub access_token: Option<String>,
+}
+
+impl fmt::Debug for ExecutorsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutorsConfig")
+            .field("access_token", &redacted(&self.access_token))
+            .finish()
+    }
 }
 
 /// `scheduler.*`.
@@ -291,7 +419,7 @@ impl LogFormat {
 }
 
 /// Values given on the command line; `None` leaves the key alone.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Overrides {
     /// `--host`.
     pub host: Option<String>,
@@ -307,6 +435,20 @@ pub struct Overrides {
     pub instance_id: Option<String>,
     /// `--log-format`.
     pub log_format: Option<LogFormat>,
+}
+
+impl fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Overrides")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("public_url", &self.public_url)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("max_connections", &self.max_connections)
+            .field("instance_id", &self.instance_id)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 impl Overrides {
@@ -397,10 +539,38 @@ impl Config {
                 _ => return bad("api.public_url", "must be an absolute http(s) URL"),
             }
         }
-        if self.auth.jwt_secret.as_deref().is_some_and(str::is_empty) {
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.len() < MIN_JWT_SECRET_BYTES
+        {
             return bad(
                 "auth.jwt_secret",
-                "must not be empty (leave it out to disable authentication)",
+                &format!(
+                    "must be at least {MIN_JWT_SECRET_BYTES} bytes long (got {}); generate one with `openssl rand -base64 48`, or leave the key out to disable authentication",
+                    secret.len()
+                ),
+            );
+        }
+        if self.auth.jwt_secret.is_none() && !self.api.is_loopback() && !self.api.allow_unauthenticated {
+            return bad(
+                "api.host",
+                &format!(
+                    "{:?} is not a loopback address and auth.jwt_secret is not set: anyone who reaches the port could run tasks; set auth.jwt_secret, or api.allow_unauthenticated: true if that is really intended",
+                    self.api.host
+                ),
+            );
+        }
+        if self.api.max_connections == 0 {
+            return bad("api.max_connections", "must be at least 1");
+        }
+        if self
+            .executors
+            .access_token
+            .as_deref()
+            .is_some_and(|t| t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+        {
+            return bad(
+                "executors.access_token",
+                "must be non-empty printable ASCII (it is sent as an HTTP header)",
             );
         }
         let s = &self.scheduler;
@@ -423,6 +593,7 @@ impl Config {
             ("scheduler.retry_backoff", s.retry_backoff),
             ("health_check.interval", self.health_check.interval),
             ("health_check.timeout", self.health_check.timeout),
+            ("api.request_timeout", self.api.request_timeout),
         ] {
             if d.0.is_zero() {
                 return bad(key, "must be longer than zero");
@@ -459,6 +630,7 @@ impl Config {
                 failure_threshold: h.failure_threshold,
                 recovery_threshold: h.recovery_threshold,
             },
+            shutdown_grace: self.api.shutdown_grace.0,
             ..scheduler_core::SchedulerConfig::default()
         }
     }
@@ -517,7 +689,14 @@ impl<'de> Deserialize<'de> for ConfigDuration {
                 f.write_str("a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\"")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConfigDuration, E> {
-                parse_duration(v).map(ConfigDuration).map_err(E::custom)
+                let d = parse_duration(v).map_err(E::custom)?;
+                if d > MAX_DURATION {
+                    return Err(E::custom(format!(
+                        "duration {v:?} is too long: at most {}d",
+                        MAX_DURATION.as_secs() / 86_400
+                    )));
+                }
+                Ok(ConfigDuration(d))
             }
         }
         d.deserialize_str(V)
@@ -710,8 +889,14 @@ impl Provider for EnvLayer {
                     key.to_ascii_uppercase().replace('.', ENV_SEPARATOR)
                 )));
             }
-            // Parsing a `Value` from a string never fails (it falls back to a string).
-            let v: Value = value.parse().unwrap_or_else(|_| Value::from(value.clone()));
+            // String keys keep the text as written (`007` stays `007`, quotes
+            // stay); other keys are parsed as YAML-like scalars. Parsing a
+            // `Value` never fails (it falls back to a string).
+            let v: Value = if STRING_KEYS.contains(&key.as_str()) {
+                Value::from(value.clone())
+            } else {
+                value.parse().unwrap_or_else(|_| Value::from(value.clone()))
+            };
             if let Some(nested) = figment::util::nest(key, v).into_dict() {
                 dict = merge_dicts(dict, nested);
             }

@@ -697,13 +697,14 @@ pub struct ProbeStatus {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskExecutorRequest {
-    /// The executor.
+    /// The executor (an existing executor's id; an unknown id is a 400).
+    #[schema(min_length = 1, max_length = 64)]
     pub executor_id: String,
     /// 1..=1000, default 1.
     #[schema(minimum = 1, maximum = 1000, default = 1)]
     pub weight: Option<i64>,
     /// Default 0; lower is preferred.
-    #[schema(default = 0)]
+    #[schema(default = 0, minimum = -2147483648i64, maximum = 2147483647i64)]
     pub priority: Option<i64>,
 }
 
@@ -725,19 +726,26 @@ fn inputs(list: Option<Vec<TaskExecutorRequest>>) -> Option<Vec<TaskExecutorInpu
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTaskRequest {
-    /// 1..=255 characters, unique among tasks that are not deleted.
+    /// 1..=255 characters, not only spaces, unique among tasks that are not deleted.
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: String,
     /// 6 fields with seconds, 5 without, or `@yearly`/`@monthly`/`@weekly`/`@daily`/`@hourly`.
-    #[schema(example = "0 */5 * * * *")]
+    /// Must be a valid expression that fires at least once (checked by the
+    /// server; no schema can express it).
+    #[schema(example = "0 */5 * * * *", min_length = 1, max_length = 255)]
     pub cron_expression: String,
-    /// IANA zone, default `UTC`.
+    /// IANA zone name, default `UTC` (checked against the zone database by the server).
+    #[schema(example = "Europe/Berlin", min_length = 1, max_length = 64)]
     pub timezone: Option<String>,
-    /// JSON object, at most 64 KiB serialized.
+    /// JSON object, at most 64 KiB serialized and 32 levels of nesting.
     #[schema(value_type = Option<Object>)]
     pub parameters: Option<JsonObject>,
-    /// Default `parallel`.
+    /// Default `parallel`; `sequential`, `skip`, or a mode the embedding program registered.
+    #[schema(example = "parallel", pattern = "^[a-z0-9_]{1,64}$")]
     pub execution_mode: Option<String>,
-    /// Default `round_robin`.
+    /// Default `round_robin`; `weighted_round_robin`, `random`, `sticky`,
+    /// `least_loaded`, or a strategy the embedding program registered.
+    #[schema(example = "round_robin", pattern = "^[a-z0-9_]{1,64}$")]
     pub load_balance_strategy: Option<String>,
     /// 0..=100, default 3.
     #[schema(minimum = 0, maximum = 100, default = 3)]
@@ -749,7 +757,8 @@ pub struct CreateTaskRequest {
     pub misfire_policy: Option<MisfirePolicyDto>,
     /// `active` (default) or `paused`.
     pub status: Option<TaskStatusDto>,
-    /// Executors to assign.
+    /// Executors to assign (each at most once; at most 1000).
+    #[schema(max_items = 1000)]
     pub executors: Option<Vec<TaskExecutorRequest>>,
 }
 
@@ -776,19 +785,24 @@ impl From<CreateTaskRequest> for NewTask {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTaskRequest {
-    /// New name.
+    /// New name (1..=255 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: Option<String>,
-    /// New cron expression.
+    /// New cron expression (must be valid and fire at least once).
+    #[schema(min_length = 1, max_length = 255)]
     pub cron_expression: Option<String>,
-    /// New time zone.
+    /// New IANA time zone.
+    #[schema(min_length = 1, max_length = 64)]
     pub timezone: Option<String>,
     /// New parameters; `null` clears them.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     pub parameters: Option<Option<JsonObject>>,
     /// New execution mode.
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
     pub execution_mode: Option<String>,
     /// New strategy.
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
     pub load_balance_strategy: Option<String>,
     /// New `max_retry`.
     #[schema(minimum = 0, maximum = 100)]
@@ -798,7 +812,8 @@ pub struct UpdateTaskRequest {
     pub timeout_seconds: Option<i64>,
     /// New misfire policy.
     pub misfire_policy: Option<MisfirePolicyDto>,
-    /// Replaces the assignments when given.
+    /// Replaces the assignments when given (each at most once; at most 1000).
+    #[schema(max_items = 1000)]
     pub executors: Option<Vec<TaskExecutorRequest>>,
 }
 
@@ -832,7 +847,9 @@ pub struct TriggerRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetTaskExecutorsRequest {
-    /// The new assignment set (may be empty: every executor may run the task).
+    /// The new assignment set (may be empty: every executor may run the
+    /// task); each executor at most once, at most 1000.
+    #[schema(max_items = 1000)]
     pub executors: Vec<TaskExecutorRequest>,
 }
 
@@ -847,14 +864,25 @@ impl SetTaskExecutorsRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterExecutorRequest {
-    /// Service name.
+    /// Service name (1..=255 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: String,
-    /// Unique per process; registering it again updates that executor.
+    /// Unique per process; registering it again updates that executor. With
+    /// an executor-scoped token, it must be the token's subject.
+    #[schema(min_length = 1, max_length = 255)]
     pub instance_id: String,
-    /// Absolute http(s) URL.
-    #[schema(example = "http://10.0.0.5:9000")]
+    /// Absolute http(s) URL without user info, query or fragment.
+    #[schema(
+        example = "http://10.0.0.5:9000",
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$"
+    )]
     pub base_url: String,
-    /// Absolute http(s) URL; default `{base_url}/health`.
+    /// Absolute http(s) URL without user info, query or fragment; default `{base_url}/health`.
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$"
+    )]
     pub health_check_url: Option<String>,
     /// Free-form metadata.
     #[schema(value_type = Option<Object>)]
@@ -877,13 +905,18 @@ impl From<RegisterExecutorRequest> for ExecutorRegistration {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateExecutorRequest {
-    /// New name.
+    /// New name (1..=255 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: Option<String>,
-    /// New base URL.
+    /// New base URL (http(s), no user info, query or fragment).
+    #[schema(
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$"
+    )]
     pub base_url: Option<String>,
     /// New health URL; `null` goes back to `{base_url}/health`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$")]
     pub health_check_url: Option<Option<String>>,
     /// New metadata; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -940,12 +973,13 @@ impl From<CallbackStatus> for ExecutionStatus {
 pub struct CallbackRequest {
     /// `running` (progress), `success` or `failed`.
     pub status: CallbackStatus,
-    /// Result payload (any JSON).
+    /// Result payload (any JSON, at most 32 levels of nesting).
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     /// Log text to append.
     pub logs: Option<String>,
-    /// When it ended (default: when the callback arrived).
+    /// When it ended (default: when the callback arrived); not before the
+    /// attempt's start and at most 60 s after the server's clock.
     pub end_time: Option<Timestamp>,
 }
 

@@ -17,6 +17,9 @@ pub enum ApiError {
     /// 401 `unauthorized`.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403 `forbidden`: authenticated, but the token's scope does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404 `not_found`.
     #[error("{0}")]
     NotFound(String),
@@ -51,6 +54,7 @@ impl ApiError {
         match self {
             Self::Validation(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -66,6 +70,7 @@ impl ApiError {
         match self {
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -80,6 +85,7 @@ impl ApiError {
         match self {
             Self::Validation(m)
             | Self::Unauthorized(m)
+            | Self::Forbidden(m)
             | Self::NotFound(m)
             | Self::MethodNotAllowed(m)
             | Self::Conflict(m)
@@ -101,6 +107,19 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { .. } => Self::NotFound(e.to_string()),
+            // A value the database refused for good, or a database failure
+            // that is ours: never a 503 that clients would retry forever.
+            // (Carried as a prefixed `Conflict` until `StoreError` has
+            // variants for them.)
+            StoreError::Conflict(m) if m.starts_with(scheduler_mysql::VALUE_REFUSED_PREFIX) => {
+                tracing::info!(error = %m, "the database refused a value");
+                Self::Validation(refused_value_message(&m))
+            }
+            StoreError::Conflict(m) if m.starts_with(scheduler_mysql::INTERNAL_PREFIX) => {
+                // The detail may name tables and hosts: it goes to the log only.
+                tracing::error!(error = %m, "database error");
+                Self::Internal("internal error; the server log has the details".to_owned())
+            }
             StoreError::NameTaken(_)
             | StoreError::InstanceTaken(_)
             | StoreError::AlreadyFired { .. }
@@ -112,6 +131,23 @@ impl From<StoreError> for ApiError {
             }
         }
     }
+}
+
+/// `"<column>: refused by the database (...)"`, naming the column when the
+/// database's message does (`... for column 'name' ...`).
+fn refused_value_message(m: &str) -> String {
+    let detail = m.strip_prefix(scheduler_mysql::VALUE_REFUSED_PREFIX).unwrap_or(m);
+    let column = detail.split_once("column ").and_then(|(_, rest)| {
+        let quoted = rest.split(' ').next()?;
+        // `db`.`table`.`column`: the last part is the column.
+        let name = quoted.rsplit('.').next().unwrap_or(quoted).trim_matches(['\'', '`']);
+        (!name.is_empty()).then(|| name.to_owned())
+    });
+    let short: String = detail.chars().take(200).collect();
+    format!(
+        "{}: refused by the database ({short})",
+        column.as_deref().unwrap_or("body")
+    )
 }
 
 impl From<SchedulerError> for ApiError {
@@ -134,7 +170,7 @@ pub struct ErrorResponse {
 /// Code and message of an error.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `validation_failed`, `unauthorized`, `not_found`, `method_not_allowed`,
+    /// `validation_failed`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
     /// `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`.
     #[schema(example = "validation_failed")]
     pub code: String,
@@ -167,3 +203,32 @@ impl IntoResponse for ApiError {
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_refusals_are_400_or_500_never_503() {
+        let refused = StoreError::Conflict(format!(
+            "{}Data too long for column 'name' at row 1",
+            scheduler_mysql::VALUE_REFUSED_PREFIX
+        ));
+        let e = ApiError::from(refused);
+        assert_eq!((e.status(), e.code()), (StatusCode::BAD_REQUEST, "validation_failed"));
+        assert!(e.message().starts_with("name: "), "{e}");
+        let e = ApiError::from(StoreError::Conflict(format!(
+            "{}Incorrect datetime value: 'x' for column `jobs`.`executions`.`end_time` at row 1",
+            scheduler_mysql::VALUE_REFUSED_PREFIX
+        )));
+        assert!(e.message().starts_with("end_time: "), "{e}");
+        let e = ApiError::from(StoreError::Conflict(format!(
+            "{}Table 'jobs.x' doesn't exist",
+            scheduler_mysql::INTERNAL_PREFIX
+        )));
+        assert_eq!((e.status(), e.code()), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert!(!e.message().contains("jobs"));
+        let e = ApiError::from(StoreError::Conflict("task x is deleted".into()));
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+    }
+}

@@ -44,13 +44,15 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match read_json_body(req, state).await? {
+            // `null` is "no body" too, as the document's nullable body says.
+            Some(bytes) if bytes.trim_ascii() == b"null" => Ok(Self(None)),
             Some(bytes) => parse_json(&bytes).map(|v| Self(Some(v))),
             None => Ok(Self(None)),
         }
     }
 }
 
-fn is_json_content_type(value: &str) -> bool {
+pub(crate) fn is_json_content_type(value: &str) -> bool {
     let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
@@ -208,33 +210,36 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
         let query = parts.uri.query().unwrap_or("");
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|e| ApiError::field("query", format!("malformed query string ({e})")))?;
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
         for (k, _) in &pairs {
-            if seen.contains(&k.as_str()) {
+            if !seen.insert(k.as_str()) {
                 return Err(ApiError::field(k, "is given more than once"));
             }
-            seen.push(k);
         }
         Ok(Self { pairs })
     }
 }
 
 impl QueryParams {
-    /// Takes a parameter out; an empty value counts as absent.
+    /// Takes a string parameter out; an empty value counts as absent.
     pub fn take(&mut self, name: &str) -> Option<String> {
-        let i = self.pairs.iter().position(|(k, _)| k == name)?;
-        let (_, v) = self.pairs.remove(i);
-        (!v.is_empty()).then_some(v)
+        self.take_raw(name).filter(|v| !v.is_empty())
     }
 
-    /// Takes and parses a parameter.
+    fn take_raw(&mut self, name: &str) -> Option<String> {
+        let i = self.pairs.iter().position(|(k, _)| k == name)?;
+        Some(self.pairs.remove(i).1)
+    }
+
+    /// Takes and parses a typed parameter (number, enum, boolean, time): an
+    /// empty value is not a value of its type and is refused like any other.
     pub fn parse<T>(
         &mut self,
         name: &str,
         parse: impl FnOnce(&str) -> Option<T>,
         rule: &str,
     ) -> Result<Option<T>, ApiError> {
-        match self.take(name) {
+        match self.take_raw(name) {
             None => Ok(None),
             Some(v) => parse(&v)
                 .map(Some)

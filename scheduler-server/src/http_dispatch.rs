@@ -1,4 +1,4 @@
-//! Executors over HTTP (CONTRACT §4): the server's [`Dispatcher`].
+//! Executors over HTTP (see `docs/executor-protocol.md`): the server's [`Dispatcher`].
 //!
 //! ```text
 //! scheduler ── POST {base_url}/execute {execution_id, task_id, task_name, parameters,
@@ -9,6 +9,18 @@
 //! executor ── POST {callback_url} (X-Callback-Token) {status, result, logs, end_time}
 //! scheduler ── POST {base_url}/stop {execution_id}          best effort (stop, timeout)
 //! ```
+//!
+//! Every request carries `X-Scheduler-Token` when `executors.access_token`
+//! is set. Redirects are never followed: a 3xx is a refusal like any other
+//! non-2xx, and only its status line goes into the execution's logs.
+//!
+//! Fairness: an executor that already has [`HttpDispatcher::per_executor_limit`]
+//! dispatches waiting for an answer, none of which has been answered for
+//! [`SLOW_AFTER`], gets no more: further attempts on it fail at once (and are
+//! retried on another candidate) instead of holding dispatch slots that other
+//! executors need. A fast executor never trips this, however many
+//! dispatches it takes. Stop requests are bounded the same way
+//! ([`MAX_CONCURRENT_STOPS`]).
 
 use crate::dto::Timestamp;
 use async_trait::async_trait;
@@ -16,12 +28,23 @@ use scheduler_core::{
     DispatchOutcome, DispatchRequest, Dispatcher, ExecutionId, ExecutionReport, ExecutionStatus, Executor,
 };
 use serde::Serialize;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
-/// Most of a reply body that is read (and kept for a log line).
+/// Most of a reply body that is read.
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
-/// Characters of a refusing reply's body quoted in the execution's logs.
-const EXCERPT_CHARS: usize = 300;
+/// Characters of a refusing reply's body written to the server's log (as a
+/// quoted field, never into the execution's logs).
+const LOG_EXCERPT_CHARS: usize = 200;
+/// The header that carries `executors.access_token`.
+pub const SCHEDULER_TOKEN_HEADER: &str = "x-scheduler-token";
+/// How long an executor's in-flight dispatches may go unanswered before it
+/// counts as slow (see the module documentation).
+pub const SLOW_AFTER: Duration = Duration::from_secs(1);
+/// Stop requests in flight at once, all executors together.
+pub const MAX_CONCURRENT_STOPS: usize = 32;
 
 /// The body of `POST {base_url}/execute`.
 #[derive(Debug, Serialize)]
@@ -47,23 +70,134 @@ pub struct ExecuteBody<'a> {
 }
 
 /// Dispatches to executors with `reqwest`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpDispatcher {
     client: reqwest::Client,
     callback_base: String,
     timeout: Duration,
+    access_token: Option<reqwest::header::HeaderValue>,
+    load: Arc<Load>,
+    stops: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for HttpDispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpDispatcher")
+            .field("callback_base", &self.callback_base)
+            .field("timeout", &self.timeout)
+            .field("access_token", &self.access_token.as_ref().map(|_| "<redacted>"))
+            .field("per_executor_limit", &self.load.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Dispatches in flight per executor.
+#[derive(Debug)]
+struct Load {
+    limit: usize,
+    slow_after: Duration,
+    executors: Mutex<HashMap<String, ExecutorLoad>>,
+}
+
+#[derive(Debug)]
+struct ExecutorLoad {
+    in_flight: usize,
+    /// When it last answered, or started having dispatches in flight.
+    progress: Instant,
+}
+
+/// One dispatch in flight; counts down on drop.
+struct InFlight {
+    load: Arc<Load>,
+    executor: String,
+}
+
+impl Load {
+    fn enter(self: &Arc<Self>, executor: &str) -> Result<InFlight, String> {
+        let now = Instant::now();
+        let mut map = self.executors.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.entry(executor.to_owned()).or_insert(ExecutorLoad {
+            in_flight: 0,
+            progress: now,
+        });
+        if e.in_flight >= self.limit && now.duration_since(e.progress) >= self.slow_after {
+            return Err(format!(
+                "executor is slow: {} dispatches have had no answer for {:?} or more",
+                e.in_flight, self.slow_after
+            ));
+        }
+        e.in_flight += 1;
+        Ok(InFlight {
+            load: self.clone(),
+            executor: executor.to_owned(),
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut map = self.load.executors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = map.get_mut(&self.executor) {
+            e.in_flight = e.in_flight.saturating_sub(1);
+            e.progress = Instant::now();
+            if e.in_flight == 0 {
+                map.remove(&self.executor);
+            }
+        }
+    }
 }
 
 impl HttpDispatcher {
     /// Sends with `client`, bounding each request by `timeout` (the engine's
     /// `dispatch_timeout`); callback URLs start with `callback_base`
-    /// (`http://host:port`, no trailing slash).
+    /// (`http://host:port`, no trailing slash). At most 5 dispatches per
+    /// slow executor until [`with_per_executor_limit`](Self::with_per_executor_limit).
     pub fn new(client: reqwest::Client, callback_base: impl Into<String>, timeout: Duration) -> Self {
         Self {
             client,
             callback_base: callback_base.into().trim_end_matches('/').to_owned(),
             timeout,
+            access_token: None,
+            load: Arc::new(Load {
+                limit: 5,
+                slow_after: SLOW_AFTER,
+                executors: Mutex::default(),
+            }),
+            stops: Arc::new(Semaphore::new(MAX_CONCURRENT_STOPS)),
         }
+    }
+
+    /// Sends `token` as `X-Scheduler-Token` with every request. A token that
+    /// cannot be a header value (checked by the configuration) is ignored.
+    pub fn with_access_token(mut self, token: Option<&str>) -> Self {
+        self.access_token = token
+            .and_then(|t| reqwest::header::HeaderValue::from_str(t).ok())
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
+        self
+    }
+
+    /// Dispatches a slow executor may hold at once (at least 1); the server
+    /// uses half of `scheduler.max_workers`, so a hung executor leaves the
+    /// other half to the rest.
+    pub fn with_per_executor_limit(mut self, limit: usize) -> Self {
+        self.load = Arc::new(Load {
+            limit: limit.max(1),
+            slow_after: self.load.slow_after,
+            executors: Mutex::default(),
+        });
+        self
+    }
+
+    /// How many dispatches a slow executor may hold at once.
+    pub fn per_executor_limit(&self) -> usize {
+        self.load.limit
+    }
+
+    fn post(&self, url: String) -> reqwest::RequestBuilder {
+        with_token(self.client.post(url), self.access_token.as_ref())
     }
 
     /// `{callback_base}/api/v1/executions/{id}/callback`.
@@ -72,10 +206,23 @@ impl HttpDispatcher {
     }
 }
 
+/// Adds `X-Scheduler-Token` when a token is configured.
+pub(crate) fn with_token(
+    request: reqwest::RequestBuilder,
+    token: Option<&reqwest::header::HeaderValue>,
+) -> reqwest::RequestBuilder {
+    match token {
+        Some(t) => request.header(SCHEDULER_TOKEN_HEADER, t.clone()),
+        None => request,
+    }
+}
+
 /// A client for executors: rustls, no proxy (executors are internal services),
-/// short connect timeout, pooled keep-alive connections.
+/// no redirects (a POST must not turn into a GET elsewhere), short connect
+/// timeout, pooled keep-alive connections.
 pub fn executor_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
         .no_proxy()
@@ -100,21 +247,29 @@ async fn read_limited(mut response: reqwest::Response) -> Vec<u8> {
     body
 }
 
-fn excerpt(body: &[u8]) -> String {
+/// The start of a reply body for the server's log (log it with `?`, which
+/// quotes and escapes it).
+pub(crate) fn log_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "empty body".to_owned();
-    }
-    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
-    if text.chars().count() > EXCERPT_CHARS {
+    let mut out: String = text.chars().take(LOG_EXCERPT_CHARS).collect();
+    if text.chars().count() > LOG_EXCERPT_CHARS {
         out.push('…');
     }
     out
 }
 
-/// Explains a transport error in a log line.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+/// The status line of a refusing reply: all that goes into the execution's logs.
+pub(crate) fn status_line(status: reqwest::StatusCode) -> String {
+    if status.is_redirection() {
+        format!("executor answered {status} (redirects are not followed)")
+    } else {
+        format!("executor answered {status}")
+    }
+}
+
+/// Explains a transport error in a log line, without the URL (which may
+/// carry user info on executors registered before URLs were checked).
+pub(crate) fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         return format!("no answer within {timeout:?}");
     }
@@ -172,8 +327,11 @@ impl Dispatcher for HttpDispatcher {
             callback_url: self.callback_url(&request.execution_id),
             callback_token: &request.callback_token,
         };
+        let _in_flight = match self.load.enter(executor.id.as_str()) {
+            Ok(guard) => guard,
+            Err(why) => return DispatchOutcome::Refused(why),
+        };
         let sent = self
-            .client
             .post(endpoint(executor, "execute"))
             .timeout(self.timeout)
             .json(&body)
@@ -186,7 +344,14 @@ impl Dispatcher for HttpDispatcher {
         let status = response.status();
         let reply = read_limited(response).await;
         if !status.is_success() {
-            return DispatchOutcome::Refused(format!("executor answered {status}: {}", excerpt(&reply)));
+            tracing::debug!(
+                execution_id = %request.execution_id,
+                executor_id = %executor.id,
+                status = status.as_u16(),
+                body = ?log_excerpt(&reply),
+                "executor refused the dispatch"
+            );
+            return DispatchOutcome::Refused(status_line(status));
         }
         match synchronous_result(&reply) {
             Some(report) => DispatchOutcome::Finished(report),
@@ -195,8 +360,11 @@ impl Dispatcher for HttpDispatcher {
     }
 
     async fn stop(&self, executor: &Executor, execution_id: &ExecutionId) {
+        let Ok(Ok(_slot)) = tokio::time::timeout(self.timeout, self.stops.acquire()).await else {
+            tracing::warn!(execution_id = %execution_id, executor_id = %executor.id, "too many stop requests in flight; this one is not sent");
+            return;
+        };
         let result = self
-            .client
             .post(endpoint(executor, "stop"))
             .timeout(self.timeout)
             .json(&serde_json::json!({ "execution_id": execution_id.as_str() }))
@@ -235,9 +403,34 @@ mod tests {
     }
 
     #[test]
-    fn excerpts_are_short() {
-        assert_eq!(excerpt(b""), "empty body");
+    fn log_excerpts_are_short() {
         let long = "x".repeat(1000);
-        assert_eq!(excerpt(long.as_bytes()).chars().count(), EXCERPT_CHARS + 1);
+        assert_eq!(log_excerpt(long.as_bytes()).chars().count(), LOG_EXCERPT_CHARS + 1);
+        assert_eq!(
+            status_line(reqwest::StatusCode::FOUND),
+            "executor answered 302 Found (redirects are not followed)"
+        );
+    }
+
+    #[test]
+    fn a_slow_executor_gets_at_most_its_share() {
+        let load = Arc::new(Load {
+            limit: 2,
+            slow_after: Duration::ZERO,
+            executors: Mutex::default(),
+        });
+        let a1 = load.enter("a").unwrap();
+        let _a2 = load.enter("a").unwrap();
+        assert!(load.enter("a").is_err(), "a third dispatch to a slow executor");
+        let _b = load.enter("b").unwrap();
+        drop(a1);
+        let _a3 = load.enter("a").unwrap();
+        let fast = Arc::new(Load {
+            limit: 1,
+            slow_after: Duration::from_secs(3600),
+            executors: Mutex::default(),
+        });
+        let _f1 = fast.enter("f").unwrap();
+        assert!(fast.enter("f").is_ok(), "an executor that answers is never cut off");
     }
 }

@@ -1,38 +1,73 @@
 //! The HTTP [`HealthProbe`]: `GET {health_check_url}` (default
-//! `{base_url}/health`); any 2xx is healthy (CONTRACT §4).
+//! `{base_url}/health`); any 2xx is healthy, a redirect is not followed and
+//! counts as a failure. At most [`MAX_CONCURRENT_PROBES`] probes are in
+//! flight at once; the wait for a slot counts towards the probe's timeout.
 
+use crate::http_dispatch::{describe, status_line, with_token};
 use async_trait::async_trait;
 use scheduler_core::{Executor, HealthProbe, ProbeResult};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Health probes in flight at once, all executors together.
+pub const MAX_CONCURRENT_PROBES: usize = 64;
 
 /// Probes executors over HTTP.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpProbe {
     client: reqwest::Client,
     timeout: Duration,
+    access_token: Option<reqwest::header::HeaderValue>,
+    slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for HttpProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpProbe")
+            .field("timeout", &self.timeout)
+            .field("access_token", &self.access_token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpProbe {
     /// Probes with `client`, each request bounded by `timeout` (`health_check.timeout`).
     pub fn new(client: reqwest::Client, timeout: Duration) -> Self {
-        Self { client, timeout }
+        Self {
+            client,
+            timeout,
+            access_token: None,
+            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
+        }
+    }
+
+    /// Sends `token` as `X-Scheduler-Token` with every probe.
+    pub fn with_access_token(mut self, token: Option<&str>) -> Self {
+        self.access_token = token
+            .and_then(|t| reqwest::header::HeaderValue::from_str(t).ok())
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
+        self
     }
 }
 
 #[async_trait]
 impl HealthProbe for HttpProbe {
     async fn probe(&self, executor: &Executor) -> ProbeResult {
-        match self
-            .client
-            .get(executor.health_url())
-            .timeout(self.timeout)
-            .send()
-            .await
-        {
+        let Ok(Ok(_slot)) = tokio::time::timeout(self.timeout, self.slots.acquire()).await else {
+            return ProbeResult::Unhealthy(format!(
+                "too many health checks in flight; none free within {:?}",
+                self.timeout
+            ));
+        };
+        let request = with_token(self.client.get(executor.health_url()), self.access_token.as_ref());
+        match request.timeout(self.timeout).send().await {
             Ok(r) if r.status().is_success() => ProbeResult::Healthy,
-            Ok(r) => ProbeResult::Unhealthy(format!("health check answered {}", r.status())),
-            Err(e) if e.is_timeout() => ProbeResult::Unhealthy(format!("no answer within {:?}", self.timeout)),
-            Err(e) => ProbeResult::Unhealthy(format!("health check failed: {e}")),
+            Ok(r) => ProbeResult::Unhealthy(format!("health check: {}", status_line(r.status()))),
+            Err(e) => ProbeResult::Unhealthy(format!("health check failed: {}", describe(&e, self.timeout))),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! # scheduler-server
 //!
-//! The REST API of the scheduler (CONTRACT §3), HTTP executors (§4) and the
-//! configuration of the `scheduler-server` binary (§5).
+//! The REST API of the scheduler, HTTP executors and the configuration of the
+//! `scheduler-server` binary (see `docs/operations.md` and
+//! `docs/executor-protocol.md`).
 //!
 //! [`app`] builds the whole router from an [`AppState`]; it needs no socket,
 //! so tests drive it with `tower::ServiceExt::oneshot`:
@@ -32,6 +33,7 @@ pub mod extract;
 pub mod http_dispatch;
 pub mod http_probe;
 pub mod observability;
+pub mod open_mode;
 pub mod openapi;
 mod routes;
 pub mod server;
@@ -46,8 +48,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
+use open_mode::OpenModeGuard;
 use scheduler_core::Scheduler;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What every handler gets: the engine, the authenticator and the metrics handle.
 #[derive(Clone)]
@@ -56,6 +60,8 @@ pub struct AppState {
     pub scheduler: Scheduler,
     auth: Option<Arc<JwtAuth>>,
     metrics: PrometheusHandle,
+    open_mode: Option<Arc<OpenModeGuard>>,
+    request_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,7 +81,23 @@ impl AppState {
             scheduler,
             auth: None,
             metrics: observability::prometheus(),
+            open_mode: None,
+            request_timeout: None,
         }
+    }
+
+    /// Without a JWT secret: refuses foreign `Host` headers and
+    /// state-changing requests without a JSON content type (see
+    /// [`open_mode`]). Ignored when a secret is set.
+    pub fn with_open_mode_guard(mut self, guard: OpenModeGuard) -> Self {
+        self.open_mode = Some(Arc::new(guard));
+        self
+    }
+
+    /// Answers 503 to a request not answered within `timeout`.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
     }
 
     /// Requires HS256 bearer tokens signed with `secret` on `/api/v1` (but the callback).
@@ -137,13 +159,40 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics));
-    api.merge(open)
+    let mut router = api
+        .merge(open)
         .merge(dashboard::router())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    if let Some(timeout) = state.request_timeout {
+        router = router.layer(axum::middleware::from_fn_with_state(timeout, request_timeout));
+    }
+    if let (Some(guard), None) = (state.open_mode.clone(), &state.auth) {
+        router = router.layer(axum::middleware::from_fn_with_state(guard, open_mode::guard));
+    }
+    router
         .layer(axum::middleware::from_fn(observability::track_http))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Middleware: a request not answered within the limit gets 503 with the
+/// error body (its handler is dropped; a store write in flight either
+/// completes or not, as with a lost connection).
+async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable(format!(
+            "the request was not answered within {}; try again later",
+            config::ConfigDuration(limit)
+        ))
+        .into_response(),
+    }
 }
 
 async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

@@ -17,12 +17,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(Command::Token { subject, ttl }) = &cli.command {
+    if let Some(Command::Token { subject, scope, ttl }) = &cli.command {
         let Some(secret) = config.auth.jwt_secret.as_deref() else {
             eprintln!("scheduler-server: auth.jwt_secret is not set (config file or SCHEDULER_AUTH__JWT_SECRET)");
             return ExitCode::from(2);
         };
-        return match JwtAuth::new(secret).mint(subject, *ttl) {
+        return match JwtAuth::new(secret).mint_scoped(subject, *scope, *ttl) {
             Ok(token) => {
                 println!("{token}");
                 ExitCode::SUCCESS

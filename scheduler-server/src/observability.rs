@@ -2,14 +2,19 @@
 
 use crate::config::LogFormat;
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// Seconds an HTTP request took, by `method`, `route` (the route pattern, or
-/// `unmatched`) and `status`.
+/// Seconds an HTTP request took, by `method`, `route` and `status`.
+///
+/// Every label comes from a fixed set, so no request can create a new series:
+/// `method` is one of the standard methods or `other`, `route` is the route
+/// pattern (`/api/v1/tasks/{id}`) or `other` when no route matched, and
+/// `status` is a status code the server itself produced.
 pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
 
 /// Histogram buckets, in seconds, shared by the fire lag and request durations.
@@ -42,18 +47,39 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
+/// The `method` label: the standard methods by name, anything else `other`.
+///
+/// hyper accepts any token as a method; a raw label would let every client
+/// invent new series that the exporter keeps forever.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The `route` label: the matched route pattern, or `other`.
+pub fn route_label(req: &Request) -> String {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_owned(), |p| p.as_str().to_owned())
+}
+
 /// Middleware: records [`HTTP_REQUEST_DURATION`].
 pub async fn track_http(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(req.method());
+    let route = route_label(&req);
     let response = next.run(req).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    tracing::debug!(%method, %route, status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    tracing::debug!(method, %route, status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request");
     metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route, "status" => status.to_string())
         .record(elapsed.as_secs_f64());
     response

@@ -44,7 +44,7 @@ use utoipa::{Modify, OpenApi};
         system::metrics,
     ),
     components(schemas(crate::error::ErrorResponse)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = [])),
     tags(
         (name = "tasks", description = "Tasks and their schedules"),
@@ -71,6 +71,70 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Responses every operation can give, added to each so the document lists
+/// all that the server may answer: 403 (a token whose scope does not allow
+/// it, or, without authentication, a foreign `Host`), 503 (the store is
+/// unreachable, or the request was not answered within
+/// `api.request_timeout`), and 413/415 on operations with a body.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            let callback = path.ends_with("/callback");
+            for (changes_state, op) in [
+                (false, item.get.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.delete.as_mut()),
+                (true, item.patch.as_mut()),
+            ]
+            .into_iter()
+            .filter_map(|(c, op)| op.map(|op| (c, op)))
+            {
+                let responses = &mut op.responses.responses;
+                if !callback {
+                    responses
+                        .entry("401".to_owned())
+                        .or_insert_with(|| error("Missing or bad credentials").into());
+                    responses.entry("403".to_owned()).or_insert_with(|| {
+                        error("The token's scope does not allow this (executor tokens), or, without authentication, the Host header is not this server's").into()
+                    });
+                }
+                responses.entry("503".to_owned()).or_insert_with(|| {
+                    error("Store unreachable or the request took longer than api.request_timeout; retry").into()
+                });
+                if op.request_body.is_some() {
+                    responses
+                        .entry("413".to_owned())
+                        .or_insert_with(|| error("Body over 1 MiB").into());
+                }
+                if changes_state {
+                    // Without authentication, also an empty body must be declared JSON.
+                    responses
+                        .entry("415".to_owned())
+                        .or_insert_with(|| error("Body is not JSON").into());
+                }
+            }
+        }
     }
 }
 

@@ -4,8 +4,12 @@
 use crate::config::Config;
 use crate::http_dispatch::{HttpDispatcher, executor_client};
 use crate::http_probe::HttpProbe;
+use crate::open_mode::OpenModeGuard;
 use crate::{AppState, app, observability};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use scheduler_core::{AlwaysLeader, Leadership, MemoryStore, Scheduler, SchedulerError, Store};
 use scheduler_mysql::{MysqlLeadership, MysqlLeadershipConfig, MysqlStore};
 use std::future::Future;
@@ -13,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +55,9 @@ pub enum Backend {
     Mysql(String),
 }
 
+/// How long a client has to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A built server, listening but not yet serving.
 pub struct Server {
     listener: TcpListener,
@@ -58,6 +66,8 @@ pub struct Server {
     addr: SocketAddr,
     backend: Backend,
     callback_base: String,
+    max_connections: usize,
+    shutdown_grace: Duration,
 }
 
 impl std::fmt::Debug for Server {
@@ -69,18 +79,7 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// Removes the password from a database URL for messages.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => "<unparsable URL>".to_owned(),
-    }
-}
+pub use crate::config::redact_url;
 
 async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Leadership>, Backend), StartError> {
     match config.database_url() {
@@ -95,12 +94,19 @@ async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Leadersh
 
 async fn open_mysql(config: &Config, url: &str) -> Result<(Arc<dyn Store>, Arc<dyn Leadership>, Backend), StartError> {
     let max_connections = config.database.as_ref().map_or(10, |d| d.max_connections);
-    let store = MysqlStore::connect(url, max_connections)
-        .await
-        .map_err(|e| StartError::Database {
+    let store = MysqlStore::connect(url, max_connections).await.map_err(|e| {
+        let mut reason = e.to_string();
+        if url.contains("require_ssl=true") && (reason.contains("SSL") || reason.contains("TLS")) {
+            reason.push_str(
+                " (database.url has require_ssl=true: the database server must offer TLS with a certificate \
+                     this host trusts; add verify_ca=false&verify_identity=false only for a self-signed test server)",
+            );
+        }
+        StartError::Database {
             url: redact_url(url),
-            reason: e.to_string(),
-        })?;
+            reason,
+        }
+    })?;
     let s = &config.scheduler;
     let leadership = MysqlLeadership::new(
         url,
@@ -136,8 +142,11 @@ impl Server {
         let scfg = config.scheduler_config();
         let client = executor_client(scfg.dispatch_timeout.min(Duration::from_secs(5)))
             .map_err(|e| StartError::HttpClient(e.to_string()))?;
-        let dispatcher = HttpDispatcher::new(client.clone(), callback_base.clone(), scfg.dispatch_timeout);
-        let probe = HttpProbe::new(client, scfg.health_check_timeout);
+        let access_token = config.executors.access_token.as_deref();
+        let dispatcher = HttpDispatcher::new(client.clone(), callback_base.clone(), scfg.dispatch_timeout)
+            .with_access_token(access_token)
+            .with_per_executor_limit(scfg.max_workers.div_ceil(2));
+        let probe = HttpProbe::new(client, scfg.health_check_timeout).with_access_token(access_token);
         let mut builder = Scheduler::builder()
             .store(store)
             .leadership(leadership)
@@ -150,9 +159,21 @@ impl Server {
         let scheduler = builder.build();
         scheduler.start().await?;
 
-        let mut state = AppState::new(scheduler.clone()).with_metrics(observability::prometheus());
-        if let Some(secret) = &config.auth.jwt_secret {
-            state = state.with_jwt_secret(secret);
+        let mut state = AppState::new(scheduler.clone())
+            .with_metrics(observability::prometheus())
+            .with_request_timeout(config.api.request_timeout.0);
+        match &config.auth.jwt_secret {
+            Some(secret) => state = state.with_jwt_secret(secret),
+            None => {
+                let public_host = config
+                    .api
+                    .public_url
+                    .as_deref()
+                    .and_then(|u| url::Url::parse(u).ok())
+                    .and_then(|u| u.host_str().map(str::to_owned));
+                let extra = std::iter::once(config.api.host.clone()).chain(public_host);
+                state = state.with_open_mode_guard(OpenModeGuard::new(addr, extra));
+            }
         }
         match &backend {
             Backend::Memory => {
@@ -161,7 +182,7 @@ impl Server {
             Backend::Mysql(url) => tracing::info!(database = %url, "using the MySQL store"),
         }
         if !state.auth_enabled() && !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "listening beyond loopback WITHOUT authentication: set auth.jwt_secret");
+            tracing::warn!(%addr, "listening beyond loopback WITHOUT authentication (api.allow_unauthenticated): set auth.jwt_secret");
         }
         if config.api.public_url.is_none() && addr.ip().is_unspecified() {
             tracing::warn!(callback_base = %callback_base, "api.public_url is not set; executors will call back to this host name");
@@ -174,6 +195,8 @@ impl Server {
             addr,
             backend,
             callback_base,
+            max_connections: config.api.max_connections.max(1),
+            shutdown_grace: config.api.shutdown_grace.0,
         })
     }
 
@@ -197,9 +220,14 @@ impl Server {
         &self.callback_base
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets
-    /// in-flight requests finish, and shuts the engine down (which releases
-    /// leadership).
+    /// Serves until `shutdown` completes, then stops accepting and, at the
+    /// same time, stops the engine (no fire starts after this point) and
+    /// lets requests in flight finish for at most `api.shutdown_grace`.
+    ///
+    /// Each connection is served by hyper with a timer, so a client that
+    /// does not send its headers within [`HEADER_READ_TIMEOUT`] is
+    /// disconnected; at most `api.max_connections` connections are served at
+    /// once, and further ones wait in the listen queue.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let upkeep = tokio::spawn(async {
             let handle = observability::prometheus();
@@ -209,13 +237,56 @@ impl Server {
                 handle.run_upkeep();
             }
         });
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        tracing::info!("HTTP server stopped; shutting the scheduler down");
+        let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+        let service = TowerToHyperService::new(self.router);
+        tokio::pin!(shutdown);
+        loop {
+            let slot = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(s) => s,
+                    // The semaphore is never closed.
+                    Err(_) => break,
+                },
+            };
+            let (stream, _peer) = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little rather than spin.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let conn = http.serve_connection(TokioIo::new(stream), service.clone());
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                drop(slot);
+            });
+        }
+        tracing::info!(grace = ?self.shutdown_grace, "shutting down: no new connections, no new fires");
+        let drain = async {
+            if tokio::time::timeout(self.shutdown_grace, graceful.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("requests still in flight after api.shutdown_grace; closing their connections");
+            }
+        };
+        tokio::join!(drain, self.scheduler.shutdown());
         upkeep.abort();
-        self.scheduler.shutdown().await;
-        served
+        Ok(())
     }
 }
 

@@ -305,7 +305,7 @@ async fn store_down_is_503_on_every_api_route() {
             .method(Method::POST)
             .uri("/api/v1/executions/x/callback")
             .header("content-type", "application/json")
-            .header("x-callback-token", "t")
+            .header("x-callback-token", "0123456789abcdef0123456789abcdef")
             .body(axum::body::Body::from("{\"status\":\"success\"}"))
             .unwrap(),
     )

@@ -200,14 +200,21 @@ async fn callback_validation() {
 #[tokio::test]
 async fn second_final_callback_is_409_and_changes_nothing() {
     let (app, _s, _accept, id, token) = running_execution().await;
+    // Now, written in another offset (an end_time in the future is refused).
+    let now = chrono::Utc::now();
+    let plus_two = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+    let local = now
+        .with_timezone(&plus_two)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
     let done = json!({
-        "status": "success", "result": {"n": 1}, "logs": "ok", "end_time": "2099-01-01T00:00:00+02:00"
+        "status": "success", "result": {"n": 1}, "logs": "ok", "end_time": local
     });
     let r = send(&app, callback_req(&id, Some(&token), &done)).await;
     let e = r.ok(200).clone();
     assert_eq!(e["result"], json!({"n": 1}));
     assert_eq!(
-        e["end_time"], "2098-12-31T22:00:00.000Z",
+        e["end_time"],
+        now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "end_time normalised to UTC with ms"
     );
     let again = send(
@@ -241,4 +248,74 @@ async fn failed_callback_with_retries_left_goes_back_to_pending() {
     send(&app, callback_req(&id, Some(&token), &json!({"status": "success"})))
         .await
         .error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_malformed_callback_token_is_refused_before_the_body_or_the_store() {
+    // The store is down: any request that reached it would get 503.
+    let s = scheduler_core::Scheduler::builder().store(Arc::new(DownStore)).build();
+    let app = app(AppState::new(s));
+    let uri = "/api/v1/executions/x/callback";
+    let big = "x".repeat(2 * 1024 * 1024);
+    for token in [
+        "not-the-token",
+        "0123456789abcdef0123456789abcde",   // 31 digits
+        "0123456789abcdef0123456789abcdef0", // 33
+        "0123456789ABCDEF0123456789ABCDEF",  // upper case is not issued
+        "0123456789abcdef 123456789abcdef",
+    ] {
+        for (ct, body) in [
+            (Some("application/json"), "{\"status\":\"success\"}".to_owned()),
+            (Some("application/json"), "{not json".to_owned()),
+            (Some("text/plain"), "status=success".to_owned()),
+            (Some("application/json"), big.clone()),
+        ] {
+            let mut req = raw(Method::POST, uri, ct, body);
+            req.headers_mut().insert("x-callback-token", token.parse().unwrap());
+            send(&app, req).await.error(401, "unauthorized");
+        }
+    }
+    // A well-formed token goes on to the store (down here).
+    let mut req = raw(Method::POST, uri, Some("application/json"), "{\"status\":\"success\"}");
+    req.headers_mut()
+        .insert("x-callback-token", "0123456789abcdef0123456789abcdef".parse().unwrap());
+    send(&app, req).await.error(503, "unavailable");
+}
+
+#[tokio::test]
+async fn callback_end_time_lies_between_the_start_and_now() {
+    let (app, s, _accept, id, token) = running_execution().await;
+    let exec = s
+        .store()
+        .get_execution(&scheduler_core::ExecutionId::new(id.clone()))
+        .await
+        .unwrap();
+    let start = exec.start_time.unwrap();
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for end in [
+        "+10000-01-01T00:00:00Z".to_owned(),
+        "9999-12-31T23:59:59Z".to_owned(),
+        fmt(chrono::Utc::now() + chrono::TimeDelta::minutes(10)),
+        fmt(start - chrono::TimeDelta::seconds(1)),
+    ] {
+        let body = json!({"status": "success", "end_time": end});
+        send(&app, callback_req(&id, Some(&token), &body))
+            .await
+            .invalid("end_time");
+    }
+    // A wrong token still gets 401 rather than a hint about the times.
+    let body = json!({"status": "success", "end_time": fmt(start - chrono::TimeDelta::seconds(1))});
+    send(&app, callback_req(&id, Some("0123456789abcdef0123456789abcdef"), &body))
+        .await
+        .error(401, "unauthorized");
+    let deep = (0..40).fold(json!(1), |v, _| json!([v]));
+    send(
+        &app,
+        callback_req(&id, Some(&token), &json!({"status": "success", "result": deep})),
+    )
+    .await
+    .invalid("result");
+    let ok = json!({"status": "success", "end_time": fmt(chrono::Utc::now())});
+    let r = send(&app, callback_req(&id, Some(&token), &ok)).await;
+    assert_eq!(r.ok(200)["status"], "success");
 }

@@ -202,3 +202,74 @@ async fn openapi_documents_every_route() {
     let execution = schemas["Execution"]["properties"].as_object().unwrap();
     assert!(!execution.contains_key("callback_token"));
 }
+
+/// A client can send any method token; each must not become a new series.
+#[tokio::test]
+async fn metrics_labels_are_bounded_for_invented_methods_and_paths() {
+    let (app, _) = open_api();
+    for m in ["BREW", "XYZZY-1", "PROPFIND"] {
+        let method = axum::http::Method::from_bytes(m.as_bytes()).unwrap();
+        send(&app, req(method.clone(), "/api/v1/tasks")).await;
+        send(&app, req(method, "/invented/path")).await;
+    }
+    let text = get(&app, "/metrics").await.text;
+    for m in ["BREW", "XYZZY-1", "PROPFIND", "/invented/path", "unmatched"] {
+        assert!(!text.contains(m), "/metrics carries {m:?}:\n{text}");
+    }
+    assert!(
+        text.contains("http_request_duration_seconds_count{method=\"other\",route=\"/api/v1/tasks\""),
+        "{text}"
+    );
+    // Unknown paths fall to the dashboard's catch-all pattern: one series.
+    assert!(text.contains("method=\"other\",route=\"/{*path}\""), "{text}");
+}
+
+/// The document declares what the server enforces, so that a request it
+/// allows is accepted (REST fuzzing in `.ci/fuzz.sh` checks this broadly).
+#[tokio::test]
+async fn openapi_declares_the_enforced_rules() {
+    let (app, _) = open_api();
+    let doc = get(&app, "/api/v1/openapi.json").await.ok(200).clone();
+    let schemas = &doc["components"]["schemas"];
+    let create = &schemas["CreateTaskRequest"]["properties"];
+    assert_eq!(create["name"]["minLength"], 1);
+    assert_eq!(create["name"]["maxLength"], 255);
+    assert_eq!(create["executors"]["maxItems"], 1000);
+    assert!(
+        create["cron_expression"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("valid")
+    );
+    let register = &schemas["RegisterExecutorRequest"]["properties"];
+    assert!(register["base_url"]["pattern"].is_string());
+    assert_eq!(register["instance_id"]["maxLength"], 255);
+    // 403 and 503 on every authenticated operation; no Authorization parameter.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            assert!(
+                params
+                    .iter()
+                    .all(|p| !p["name"].as_str().unwrap().eq_ignore_ascii_case("authorization")),
+                "{method} {path} declares Authorization as a parameter"
+            );
+            if path.starts_with("/api/v1/") && !path.ends_with("/callback") {
+                for code in ["401", "403", "503"] {
+                    assert!(op["responses"][code].is_object(), "{method} {path} lacks {code}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn typed_query_parameters_may_not_be_empty() {
+    let (app, _) = open_api();
+    get(&app, "/api/v1/tasks?page=").await.invalid("page");
+    get(&app, "/api/v1/executors?status=").await.invalid("status");
+    get(&app, "/api/v1/executions?to=").await.invalid("to");
+    get(&app, "/api/v1/tasks?page=2147483648").await.invalid("page");
+    // An empty string filter is no filter.
+    get(&app, "/api/v1/tasks?name=").await.ok(200);
+}

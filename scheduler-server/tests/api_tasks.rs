@@ -547,3 +547,20 @@ async fn schedule_preview() {
         .await
         .ok(200);
 }
+
+#[tokio::test]
+async fn a_null_trigger_body_is_no_body() {
+    let (app, _) = open_api();
+    let t = create_task(&app, &task_body("null-trigger")).await;
+    let r = send(
+        &app,
+        raw(
+            axum::http::Method::POST,
+            &format!("/api/v1/tasks/{}/trigger", id_of(&t)),
+            Some("application/json"),
+            "null",
+        ),
+    )
+    .await;
+    assert_eq!(r.ok(201)["trigger_type"], "manual");
+}

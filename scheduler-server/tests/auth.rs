@@ -7,14 +7,14 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use common::*;
-use scheduler_server::auth::JwtAuth;
+use scheduler_server::auth::{JwtAuth, Scope};
 use scheduler_server::{AppState, app};
 use serde_json::json;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-const SECRET: &str = "test-secret-0123456789";
+const SECRET: &str = "test-secret-0123456789-0123456789-0123456789";
 
 fn with_bearer(method: Method, uri: &str, token: &str, body: Option<&serde_json::Value>) -> Request<Body> {
     let b = Request::builder()
@@ -175,6 +175,183 @@ fn token_subcommand_mints_a_token_the_server_accepts() {
     let claims = JwtAuth::new(SECRET).verify(token.trim()).unwrap();
     assert_eq!(claims.sub, "dashboard");
     assert_eq!(claims.exp - claims.iat, 7200);
+    assert_eq!(claims.scope.as_deref(), Some("admin"));
+}
+
+fn mint_with_binary(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scheduler-server"))
+        .arg("token")
+        .args(args)
+        .env("SCHEDULER_AUTH__JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn token_subcommand_mints_both_scopes_with_a_ttl_ceiling() {
+    let (ok, token, err) = mint_with_binary(&["--subject", "worker-1", "--scope", "executor", "--ttl", "30d"]);
+    assert!(ok, "{err}");
+    let claims = JwtAuth::new(SECRET).verify(&token).unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.scope.as_deref()),
+        ("worker-1", Some("executor"))
+    );
+    let (ok, _, err) = mint_with_binary(&["--subject", "ops", "--scope", "admin", "--ttl", "91d"]);
+    assert!(!ok && err.contains("90d"), "{err}");
+    let (ok, _, err) = mint_with_binary(&["--subject", "ops", "--scope", "root"]);
+    assert!(!ok, "{err}");
+}
+
+fn scoped_app() -> (axum::Router, JwtAuth) {
+    let app = app(AppState::new(follower()).with_jwt_secret(SECRET));
+    (app, JwtAuth::new(SECRET))
+}
+
+fn register_body(instance: &str) -> serde_json::Value {
+    json!({"name": "worker", "instance_id": instance, "base_url": "http://127.0.0.1:9"})
+}
+
+#[tokio::test]
+async fn an_executor_token_only_registers_and_updates_its_own_executor() {
+    let (app, auth) = scoped_app();
+    let admin = auth.mint("ops", Duration::from_secs(60)).unwrap();
+    let mine = auth
+        .mint_scoped("worker-1", Scope::Executor, Duration::from_secs(60))
+        .unwrap();
+
+    // Its own instance: register, update, set status.
+    let r = send(
+        &app,
+        with_bearer(
+            Method::POST,
+            "/api/v1/executors/register",
+            &mine,
+            Some(&register_body("worker-1")),
+        ),
+    )
+    .await;
+    let own_id = r.ok(201)["id"].as_str().unwrap().to_owned();
+    let r = send(
+        &app,
+        with_bearer(
+            Method::PUT,
+            &format!("/api/v1/executors/{own_id}"),
+            &mine,
+            Some(&json!({"name": "renamed"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.ok(200)["name"], "renamed");
+    let r = send(
+        &app,
+        with_bearer(
+            Method::PUT,
+            &format!("/api/v1/executors/{own_id}/status"),
+            &mine,
+            Some(&json!({"status": "maintenance"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.ok(200)["status"], "maintenance");
+
+    // Another instance: neither register it nor take it over.
+    let r = send(
+        &app,
+        with_bearer(
+            Method::POST,
+            "/api/v1/executors/register",
+            &admin,
+            Some(&register_body("worker-2")),
+        ),
+    )
+    .await;
+    let other_id = r.ok(201)["id"].as_str().unwrap().to_owned();
+    send(
+        &app,
+        with_bearer(
+            Method::POST,
+            "/api/v1/executors/register",
+            &mine,
+            Some(&register_body("worker-2")),
+        ),
+    )
+    .await
+    .error(403, "forbidden");
+    send(
+        &app,
+        with_bearer(
+            Method::PUT,
+            &format!("/api/v1/executors/{other_id}"),
+            &mine,
+            Some(&json!({"name": "x"})),
+        ),
+    )
+    .await
+    .error(403, "forbidden");
+    send(
+        &app,
+        with_bearer(
+            Method::PUT,
+            &format!("/api/v1/executors/{other_id}/status"),
+            &mine,
+            Some(&json!({"status": "offline"})),
+        ),
+    )
+    .await
+    .error(403, "forbidden");
+    send(
+        &app,
+        with_bearer(
+            Method::PUT,
+            "/api/v1/executors/no-such-id",
+            &mine,
+            Some(&json!({"name": "x"})),
+        ),
+    )
+    .await
+    .error(403, "forbidden");
+
+    // Everything else is out of scope.
+    for (method, uri) in [
+        (Method::GET, "/api/v1/tasks"),
+        (Method::POST, "/api/v1/tasks"),
+        (Method::DELETE, "/api/v1/tasks/x"),
+        (Method::GET, "/api/v1/executors"),
+        (Method::GET, &*format!("/api/v1/executors/{own_id}")),
+        (Method::DELETE, &*format!("/api/v1/executors/{own_id}")),
+        (Method::GET, "/api/v1/executions"),
+        (Method::GET, "/api/v1/system/status"),
+        (Method::GET, "/api/v1/openapi.json"),
+    ] {
+        send(&app, with_bearer(method.clone(), uri, &mine, Some(&json!({}))))
+            .await
+            .error(403, "forbidden");
+    }
+    // The admin token (and one without a scope) may do all of it.
+    get_with(&app, "/api/v1/tasks", &admin).await.ok(200);
+    let now = chrono::Utc::now().timestamp();
+    let no_scope = auth_token(&json!({"sub": "legacy", "iat": now, "exp": now + 60}));
+    get_with(&app, "/api/v1/tasks", &no_scope).await.ok(200);
+    let odd = auth_token(&json!({"sub": "x", "iat": now, "exp": now + 60, "scope": "superuser"}));
+    get_with(&app, "/api/v1/tasks", &odd).await.error(403, "forbidden");
+}
+
+fn auth_token(claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn get_with(app: &axum::Router, uri: &str, token: &str) -> Answer {
+    send(app, with_bearer(Method::GET, uri, token, None)).await
 }
 
 #[test]

@@ -67,7 +67,7 @@ api:
   port: 9090
   public_url: "https://scheduler.example.com/"
 auth:
-  jwt_secret: "s3cret"
+  jwt_secret: "s3cret-s3cret-s3cret-s3cret-s3cret"
 scheduler:
   instance_id: "node-1"
   heartbeat_interval: "10s"
@@ -90,7 +90,7 @@ log:
     assert_eq!(c.database_url().as_deref(), Some("mysql://root:@127.0.0.1:3306/jobs"));
     assert_eq!(c.database.as_ref().unwrap().max_connections, 4);
     assert_eq!((c.api.host.as_str(), c.api.port), ("0.0.0.0", 9090));
-    assert_eq!(c.auth.jwt_secret.as_deref(), Some("s3cret"));
+    assert_eq!(c.auth.jwt_secret.as_deref(), Some("s3cret-s3cret-s3cret-s3cret-s3cret"));
     assert_eq!(c.scheduler.instance_id.as_deref(), Some("node-1"));
     assert_eq!(c.scheduler.lock_key, "my_lock");
     assert_eq!(c.scheduler.lock_timeout.0, Duration::from_secs(60));
@@ -144,7 +144,7 @@ fn env_overrides_file_and_flags_override_env() {
         ("SCHEDULER_SCHEDULER__RETRY_BACKOFF", "100ms"),
         ("SCHEDULER_DATABASE__URL", "mysql://env@127.0.0.1:3306/envdb"),
         ("SCHEDULER_HEALTH_CHECK__FAILURE_THRESHOLD", "7"),
-        ("SCHEDULER_AUTH__JWT_SECRET", "123456"),
+        ("SCHEDULER_AUTH__JWT_SECRET", "0071234567890123456789012345678901"),
         ("SCHEDULER_LOG__FORMAT", "json"),
         // Not configuration: no `__` after the prefix.
         ("SCHEDULER_TEST_MYSQL_URL", "mysql://elsewhere"),
@@ -158,8 +158,8 @@ fn env_overrides_file_and_flags_override_env() {
     assert_eq!(c.health_check.failure_threshold, 7);
     assert_eq!(
         c.auth.jwt_secret.as_deref(),
-        Some("123456"),
-        "a numeric secret stays a string"
+        Some("0071234567890123456789012345678901"),
+        "a numeric secret stays a string, leading zeros included"
     );
     assert_eq!(c.log.format, LogFormat::Json);
 
@@ -204,6 +204,10 @@ fn errors_name_the_key_and_the_source() {
             "database.max_connections",
         ),
         ("auth:\n  jwt_secret: \"\"\n", "auth.jwt_secret"),
+        ("auth:\n  jwt_secret: change-me\n", "auth.jwt_secret"),
+        ("api:\n  max_connections: 0\n", "api.max_connections"),
+        ("api:\n  request_timeout: 0s\n", "api.request_timeout"),
+        ("api:\n  host: 0.0.0.0\n", "api.host"),
     ];
     for (yaml, key) in cases {
         let path = temp_yaml("bad.yaml", yaml);
@@ -245,4 +249,131 @@ fn callback_base_defaults_to_the_bound_address() {
     assert_eq!(c.callback_base("[::1]:8080".parse().unwrap()), "http://[::1]:8080");
     let wildcard = c.callback_base("0.0.0.0:8080".parse().unwrap());
     assert!(wildcard.starts_with("http://") && wildcard.ends_with(":8080") && !wildcard.contains("0.0.0.0"));
+}
+
+#[test]
+fn new_keys_have_their_defaults() {
+    let c = load(None, &[], &Overrides::default()).unwrap();
+    assert!(!c.api.allow_unauthenticated);
+    assert_eq!(c.api.request_timeout.0, Duration::from_secs(30));
+    assert_eq!(c.api.max_connections, 1024);
+    assert_eq!(c.api.shutdown_grace.0, Duration::from_secs(10));
+    assert_eq!(c.executors.access_token, None);
+    assert_eq!(c.scheduler_config().shutdown_grace, Duration::from_secs(10));
+    let path = temp_yaml(
+        "limits.yaml",
+        "api:\n  request_timeout: 5s\n  max_connections: 3\n  shutdown_grace: 2s\nexecutors:\n  access_token: tok\n",
+    );
+    let c = load(Some(&path), &[], &Overrides::default()).unwrap();
+    assert_eq!(c.api.request_timeout.0, Duration::from_secs(5));
+    assert_eq!(c.api.max_connections, 3);
+    assert_eq!(c.api.shutdown_grace.0, Duration::from_secs(2));
+    assert_eq!(c.scheduler_config().shutdown_grace, Duration::from_secs(2));
+    assert_eq!(c.executors.access_token.as_deref(), Some("tok"));
+}
+
+const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+#[test]
+fn a_short_jwt_secret_is_bad_config() {
+    for short in ["", "change-me", &GOOD_SECRET[..31]] {
+        let err = load(None, &[("SCHEDULER_AUTH__JWT_SECRET", short)], &Overrides::default()).unwrap_err();
+        assert!(
+            err.contains("auth.jwt_secret") && err.contains("32"),
+            "{short:?}: {err}"
+        );
+    }
+    let c = load(
+        None,
+        &[("SCHEDULER_AUTH__JWT_SECRET", GOOD_SECRET)],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.auth.jwt_secret.as_deref(), Some(GOOD_SECRET));
+}
+
+#[test]
+fn an_open_api_beyond_loopback_is_bad_config() {
+    for host in ["0.0.0.0", "::", "10.1.2.3", "scheduler.internal"] {
+        let flags = Overrides {
+            host: Some(host.into()),
+            ..Overrides::default()
+        };
+        let err = load(None, &[], &flags).unwrap_err();
+        assert!(
+            err.contains("api.host") && err.contains("auth.jwt_secret"),
+            "{host}: {err}"
+        );
+        // Allowed on purpose, or with a secret.
+        load(None, &[("SCHEDULER_API__ALLOW_UNAUTHENTICATED", "true")], &flags).unwrap();
+        load(None, &[("SCHEDULER_AUTH__JWT_SECRET", GOOD_SECRET)], &flags).unwrap();
+    }
+    for host in ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"] {
+        let flags = Overrides {
+            host: Some(host.into()),
+            ..Overrides::default()
+        };
+        load(None, &[], &flags).unwrap_or_else(|e| panic!("{host}: {e}"));
+    }
+}
+
+#[test]
+fn environment_strings_are_kept_byte_for_byte() {
+    let secret = "\"007\"-with-quotes-and-spaces  0000000000";
+    let vars = [
+        ("SCHEDULER_AUTH__JWT_SECRET", secret),
+        ("SCHEDULER_SCHEDULER__INSTANCE_ID", "007"),
+        ("SCHEDULER_SCHEDULER__LOCK_KEY", "true"),
+        ("SCHEDULER_EXECUTORS__ACCESS_TOKEN", "0x10"),
+        ("SCHEDULER_DATABASE__PASSWORD", "'quoted'"),
+        ("SCHEDULER_DATABASE__HOST", "db"),
+        ("SCHEDULER_DATABASE__DBNAME", "[jobs]"),
+    ];
+    let c = load(None, &vars, &Overrides::default()).unwrap();
+    assert_eq!(c.auth.jwt_secret.as_deref(), Some(secret));
+    assert_eq!(c.scheduler.instance_id.as_deref(), Some("007"));
+    assert_eq!(c.scheduler.lock_key, "true");
+    assert_eq!(c.executors.access_token.as_deref(), Some("0x10"));
+    let db = c.database.as_ref().unwrap();
+    assert_eq!(db.password.as_deref(), Some("'quoted'"));
+    assert_eq!(db.dbname.as_deref(), Some("[jobs]"));
+}
+
+#[test]
+fn huge_durations_are_refused() {
+    for (yaml, key) in [
+        (
+            "scheduler:\n  heartbeat_interval: 99999999999d\n",
+            "scheduler.heartbeat_interval",
+        ),
+        ("health_check:\n  interval: 367d\n", "health_check.interval"),
+        ("api:\n  request_timeout: 400d\n", "api.request_timeout"),
+        ("api:\n  shutdown_grace: 18446744073709551615s\n", "api.shutdown_grace"),
+    ] {
+        let path = temp_yaml("huge.yaml", yaml);
+        let err = load(Some(&path), &[], &Overrides::default()).unwrap_err();
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+    let path = temp_yaml("year.yaml", "health_check:\n  interval: 365d\n");
+    load(Some(&path), &[], &Overrides::default()).unwrap();
+}
+
+#[test]
+fn debug_output_hides_every_secret() {
+    let vars = [
+        ("SCHEDULER_AUTH__JWT_SECRET", "jwt-secret-jwt-secret-jwt-secret-XYZ"),
+        ("SCHEDULER_EXECUTORS__ACCESS_TOKEN", "access-token-ABC"),
+        ("SCHEDULER_DATABASE__URL", "mysql://user:url-password-DEF@db:3306/jobs"),
+        ("SCHEDULER_DATABASE__PASSWORD", "field-password-GHI"),
+    ];
+    let flags = Overrides {
+        database_url: Some("mysql://user:flag-password-JKL@db:3306/jobs".into()),
+        ..Overrides::default()
+    };
+    let c = load(None, &vars, &flags).unwrap();
+    let text = format!("{c:?} {c:#?} {flags:?}");
+    for secret in ["XYZ", "ABC", "DEF", "GHI", "JKL"] {
+        assert!(!text.contains(secret), "Debug shows {secret}: {text}");
+    }
+    assert!(text.contains("<redacted>"), "{text}");
 }

@@ -61,3 +61,22 @@ async fn api_paths_keep_json_errors_and_the_page_needs_no_token() {
     get(&secured, "/api/v1/tasks").await.error(401, "unauthorized");
     let _ = app;
 }
+
+#[tokio::test]
+async fn dashboard_responses_carry_the_security_headers() {
+    let (app, _) = open_api();
+    let index = get(&app, "/").await.text;
+    let asset = index
+        .split('"')
+        .find(|s| s.starts_with("/assets/"))
+        .expect("an asset")
+        .to_owned();
+    for path in ["/", "/tasks/42", asset.as_str(), "/assets/missing-0000.js"] {
+        let r = get(&app, path).await;
+        let csp = r.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(r.headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(r.headers["x-frame-options"], "DENY", "{path}");
+    }
+}

@@ -90,7 +90,8 @@ async function shot(name, fullPage = true) {
 
 async function api(base, method, p, body, token) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A server without authentication wants JSON declared on every state change.
+  if (body !== undefined || method !== "GET") headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   const r = await fetch(`${base}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();

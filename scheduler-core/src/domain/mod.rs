@@ -1,4 +1,4 @@
-//! The domain model of CONTRACT §1: stored types, input types and their validation.
+//! The domain model: stored types, input types and their validation.
 
 mod execution;
 mod executor;
@@ -13,7 +13,8 @@ pub use executor::{Executor, ExecutorPatch, ExecutorRegistration, ExecutorStatus
 pub use ids::{ExecutionId, ExecutorId, MAX_ID_LEN, TaskId};
 pub use names::{ModeName, StrategyName};
 pub use task::{
-    DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_SECONDS, JsonObject, MAX_PARAMETERS_BYTES, MisfirePolicy, NewTask, Task,
-    TaskExecutor, TaskExecutorInput, TaskPatch, TaskStatus, validate_parameters,
+    DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_SECONDS, JsonObject, MAX_JSON_DEPTH, MAX_PARAMETERS_BYTES, MAX_TASK_EXECUTORS,
+    MisfirePolicy, NewTask, Task, TaskExecutor, TaskExecutorInput, TaskPatch, TaskStatus, json_depth,
+    validate_json_depth, validate_parameters,
 };
 pub use validation::ValidationError;

@@ -10,8 +10,15 @@ use serde::{Deserialize, Serialize};
 /// A JSON object, as task parameters and executor metadata are.
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 
-/// Largest serialized size of a task's `parameters` (CONTRACT §1: 64 KiB).
+/// Largest serialized size of a task's `parameters` (64 KiB).
 pub const MAX_PARAMETERS_BYTES: usize = 64 * 1024;
+/// Deepest nesting of arrays and objects in stored JSON (`parameters`,
+/// `metadata`, a callback's `result`): MariaDB's JSON functions refuse
+/// deeper documents, so they are refused at the API instead of failing the
+/// write.
+pub const MAX_JSON_DEPTH: usize = 32;
+/// Most executors a task can be assigned.
+pub const MAX_TASK_EXECUTORS: usize = 1000;
 /// Default `max_retry`.
 pub const DEFAULT_MAX_RETRY: u32 = 3;
 /// Default `timeout_seconds`.
@@ -159,13 +166,21 @@ pub struct TaskExecutorInput {
 }
 
 impl TaskExecutorInput {
-    /// Validates a whole assignment list (`executors[i].field` in errors; no duplicates).
+    /// Validates a whole assignment list (`executors[i].field` in errors; no
+    /// duplicates; at most [`MAX_TASK_EXECUTORS`] entries).
     pub fn validate_all(inputs: &[TaskExecutorInput]) -> Result<Vec<TaskExecutor>, ValidationError> {
+        if inputs.len() > MAX_TASK_EXECUTORS {
+            return Err(ValidationError::new(
+                "executors",
+                format!("must have at most {MAX_TASK_EXECUTORS} entries (got {})", inputs.len()),
+            ));
+        }
         let mut out: Vec<TaskExecutor> = Vec::with_capacity(inputs.len());
+        let mut seen = std::collections::HashSet::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
             let field = |f: &str| format!("executors[{i}].{f}");
             check_len(&field("executor_id"), input.executor_id.as_str(), 1, super::MAX_ID_LEN)?;
-            if out.iter().any(|a| a.executor_id == input.executor_id) {
+            if !seen.insert(input.executor_id.as_str()) {
                 return Err(ValidationError::new(field("executor_id"), "is assigned twice"));
             }
             let weight = check_range(&field("weight"), input.weight.unwrap_or(1), 1, 1000)?;
@@ -432,9 +447,13 @@ fn validate_task(t: &Task) -> Result<Schedule, ValidationError> {
     Ok(schedule)
 }
 
-/// Checks the 64 KiB limit on a parameters object.
+/// Checks the 64 KiB limit and the nesting limit ([`MAX_JSON_DEPTH`]) on a
+/// parameters (or metadata) object.
 pub fn validate_parameters(field: &str, p: Option<&JsonObject>) -> Result<(), ValidationError> {
     if let Some(p) = p {
+        if 1 + p.values().map(json_depth).max().unwrap_or(0) > MAX_JSON_DEPTH {
+            return Err(depth_error(field));
+        }
         // Serializing a Map of Values cannot fail (string keys, no custom Serialize).
         let size = serde_json::to_vec(p).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > MAX_PARAMETERS_BYTES {
@@ -445,6 +464,42 @@ pub fn validate_parameters(field: &str, p: Option<&JsonObject>) -> Result<(), Va
         }
     }
     Ok(())
+}
+
+/// Levels of nested arrays and objects: `1` → 0, `{}` → 1, `{"a":[1]}` → 2.
+pub fn json_depth(v: &serde_json::Value) -> usize {
+    // Iterative, so a deep document cannot overflow the stack.
+    let mut deepest = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, level)) = stack.pop() {
+        match v {
+            serde_json::Value::Array(a) => {
+                deepest = deepest.max(level);
+                stack.extend(a.iter().map(|x| (x, level + 1)));
+            }
+            serde_json::Value::Object(o) => {
+                deepest = deepest.max(level);
+                stack.extend(o.values().map(|x| (x, level + 1)));
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Checks [`MAX_JSON_DEPTH`] on any JSON value.
+pub fn validate_json_depth(field: &str, v: &serde_json::Value) -> Result<(), ValidationError> {
+    if json_depth(v) > MAX_JSON_DEPTH {
+        return Err(depth_error(field));
+    }
+    Ok(())
+}
+
+fn depth_error(field: &str) -> ValidationError {
+    ValidationError::new(
+        field,
+        format!("must not nest arrays and objects more than {MAX_JSON_DEPTH} levels deep"),
+    )
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), ValidationError> {

@@ -47,8 +47,13 @@ pub(crate) fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result
     u32::try_from(value).map_err(|_| ValidationError::new(field, "out of range"))
 }
 
-/// Checks that `value` is an absolute `http`/`https` URL with a host.
+/// Checks that `value` is an absolute `http`/`https` URL with a host and
+/// nothing that would change where a request built from it goes: no user
+/// info (credentials belong in headers, not in a URL that is stored and
+/// shown), no query and no fragment (`{base_url}/execute` must be a path
+/// under the base, not a new query value).
 pub(crate) fn check_http_url(field: &str, value: &str) -> Result<(), ValidationError> {
+    check_len(field, value, 1, 2048)?;
     let url = url::Url::parse(value)
         .map_err(|e| ValidationError::new(field, format!("must be an absolute http(s) URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -57,5 +62,18 @@ pub(crate) fn check_http_url(field: &str, value: &str) -> Result<(), ValidationE
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ValidationError::new(field, "must name a host"));
     }
-    check_len(field, value, 1, 2048)
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ValidationError::new(
+            field,
+            "must not contain user info (user:password@); use executors.access_token to authenticate the scheduler",
+        ));
+    }
+    // `Url` drops an empty `?` or `#`; the text still has it.
+    if url.query().is_some() || value.contains('?') {
+        return Err(ValidationError::new(field, "must not contain a query (?...)"));
+    }
+    if url.fragment().is_some() || value.contains('#') {
+        return Err(ValidationError::new(field, "must not contain a fragment (#...)"));
+    }
+    Ok(())
 }

@@ -14,6 +14,14 @@ use utoipa::IntoParams;
 /// The header that authenticates a callback.
 pub const CALLBACK_TOKEN_HEADER: &str = "x-callback-token";
 
+/// Length of the callback tokens the engine issues (128 random bits in
+/// lower-case hex). Anything else is refused before the body is read.
+pub const CALLBACK_TOKEN_LEN: usize = 32;
+
+/// How far in the future a callback's `end_time` may lie (clock skew between
+/// the executor and the scheduler).
+pub const END_TIME_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// Query of `GET /executions`.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,7 +39,7 @@ pub(crate) struct ExecutionListQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     to: Option<Timestamp>,
     /// Page number, from 1.
-    #[param(minimum = 1, default = 1, required = false)]
+    #[param(minimum = 1, maximum = 2147483647, default = 1, required = false)]
     page: u32,
     /// Rows per page, 1..=200.
     #[param(minimum = 1, maximum = 200, default = 20, required = false)]
@@ -133,7 +141,9 @@ pub(crate) async fn stop_execution(State(state): State<AppState>, IdPath(id): Id
     Ok(Json(exec.into()))
 }
 
-/// The `X-Callback-Token` header; missing is a 401 before the body is read.
+/// The `X-Callback-Token` header. Missing or malformed (not the shape of a
+/// token the engine issues) is a 401 before the body is read or the store
+/// is asked anything.
 #[derive(Debug)]
 pub(crate) struct CallbackToken(String);
 
@@ -141,11 +151,61 @@ impl<S: Send + Sync> FromRequestParts<S> for CallbackToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        match parts.headers.get(CALLBACK_TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
-            Some(t) if !t.trim().is_empty() => Ok(Self(t.trim().to_owned())),
-            _ => Err(ApiError::Unauthorized("missing X-Callback-Token header".to_owned())),
+        let Some(value) = parts.headers.get(CALLBACK_TOKEN_HEADER) else {
+            return Err(ApiError::Unauthorized("missing X-Callback-Token header".to_owned()));
+        };
+        let token = value.as_bytes();
+        if token.len() != CALLBACK_TOKEN_LEN || !token.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
+            return Err(ApiError::Unauthorized("malformed X-Callback-Token header".to_owned()));
         }
+        // Checked above: ASCII hex digits only.
+        Ok(Self(String::from_utf8_lossy(token).into_owned()))
     }
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `end_time` must lie between the attempt's start and now (plus
+/// [`END_TIME_SKEW`]): a far-future value would skew durations and may not
+/// even be storable.
+async fn check_end_time(state: &AppState, id: &ExecutionId, token: &str, req: &CallbackRequest) -> ApiResult<()> {
+    let Some(end) = req.end_time.map(|t| t.0) else {
+        return Ok(());
+    };
+    let now = chrono::Utc::now();
+    if end > now + END_TIME_SKEW {
+        return Err(ApiError::field(
+            "end_time",
+            format!(
+                "must not be in the future (more than {} s after the server's clock, {})",
+                END_TIME_SKEW.num_seconds(),
+                Timestamp(now)
+            ),
+        ));
+    }
+    if req.status == CallbackStatus::Running {
+        return Ok(());
+    }
+    let exec = state.scheduler.store().get_execution(id).await?;
+    // Never tell a caller without the right token anything about the execution.
+    if !exec.callback_token.as_deref().is_some_and(|t| same_secret(t, token)) {
+        return Err(ApiError::Unauthorized(format!(
+            "wrong or missing callback token for execution {id}"
+        )));
+    }
+    if let Some(start) = exec.start_time.or(exec.dispatched_at)
+        && end < start
+    {
+        return Err(ApiError::field(
+            "end_time",
+            format!("must not be before the attempt's start_time ({})", Timestamp(start)),
+        ));
+    }
+    Ok(())
 }
 
 /// An executor reports progress (`running`) or the end (`success`, `failed`).
@@ -154,7 +214,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallbackToken {
     post, path = "/api/v1/executions/{id}/callback", tag = "executions",
     params(
         ("id" = String, Path, description = "Execution id"),
-        ("X-Callback-Token" = String, Header, description = "The callback_token sent with the dispatch"),
+        ("X-Callback-Token" = String, Header, description = "The callback_token sent with the dispatch (32 lower-case hex digits)", pattern = "^[0-9a-f]{32}$"),
     ),
     request_body = CallbackRequest,
     security(()),
@@ -175,12 +235,17 @@ pub(crate) async fn callback(
     CallbackToken(token): CallbackToken,
     ApiJson(req): ApiJson<CallbackRequest>,
 ) -> ApiResult<Json<ExecutionDto>> {
+    let id = ExecutionId::new(id);
+    if let Some(result) = &req.result {
+        scheduler_core::validate_json_depth("result", result)?;
+    }
+    check_end_time(&state, &id, &token, &req).await?;
     let report = ExecutionReport {
         status: req.status.into(),
         result: req.result,
         logs: req.logs,
         end_time: req.end_time.map(|t| t.0),
     };
-    let exec = state.scheduler.report(&ExecutionId::new(id), &token, report).await?;
+    let exec = state.scheduler.report(&id, &token, report).await?;
     Ok(Json(exec.into()))
 }

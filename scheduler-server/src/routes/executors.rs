@@ -2,8 +2,9 @@
 
 use super::{take_enum, take_page};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::dto::*;
-use crate::error::{ApiResult, ErrorResponse};
+use crate::error::{ApiError, ApiResult, ErrorResponse};
 use crate::extract::{ApiJson, IdPath, QueryParams};
 use axum::Json;
 use axum::extract::State;
@@ -22,7 +23,7 @@ pub(crate) struct ExecutorListQuery {
     /// `true`: only healthy executors; `false`: only unhealthy ones.
     healthy: Option<bool>,
     /// Page number, from 1.
-    #[param(minimum = 1, default = 1, required = false)]
+    #[param(minimum = 1, maximum = 2147483647, default = 1, required = false)]
     page: u32,
     /// Rows per page, 1..=200.
     #[param(minimum = 1, maximum = 200, default = 20, required = false)]
@@ -59,6 +60,22 @@ impl ExecutorListQuery {
     }
 }
 
+/// An executor-scoped caller may only change the executor whose
+/// `instance_id` is its token's subject; an unknown id is refused the same
+/// way, so such a token cannot probe for ids.
+async fn check_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
+    let Some(own) = caller.executor_instance() else {
+        return Ok(());
+    };
+    match state.scheduler.store().get_executor(&ExecutorId::new(id)).await {
+        Ok(e) => caller.check_instance(&e.instance_id),
+        Err(scheduler_core::StoreError::NotFound { .. }) => Err(ApiError::Forbidden(format!(
+            "an executor token for {own:?} can only change its own executor"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Registers an executor, or updates the one with the same `instance_id`.
 #[utoipa::path(
     post, path = "/api/v1/executors/register", tag = "executors",
@@ -76,8 +93,10 @@ impl ExecutorListQuery {
 )]
 pub(crate) async fn register_executor(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(req): ApiJson<RegisterExecutorRequest>,
 ) -> ApiResult<(StatusCode, Json<ExecutorDto>)> {
+    caller.check_instance(&req.instance_id)?;
     let (executor, how) = state.scheduler.register_executor(req.into()).await?;
     let status = match how {
         Registered::Created => StatusCode::CREATED,
@@ -147,9 +166,11 @@ pub(crate) async fn get_executor(State(state): State<AppState>, IdPath(id): IdPa
 )]
 pub(crate) async fn update_executor(
     State(state): State<AppState>,
+    caller: Caller,
     IdPath(id): IdPath,
     ApiJson(req): ApiJson<UpdateExecutorRequest>,
 ) -> ApiResult<Json<ExecutorDto>> {
+    check_owner(&state, &caller, &id).await?;
     let executor = state
         .scheduler
         .update_executor(&ExecutorId::new(id), req.into())
@@ -174,9 +195,11 @@ pub(crate) async fn update_executor(
 )]
 pub(crate) async fn set_executor_status(
     State(state): State<AppState>,
+    caller: Caller,
     IdPath(id): IdPath,
     ApiJson(req): ApiJson<ExecutorStatusRequest>,
 ) -> ApiResult<Json<ExecutorDto>> {
+    check_owner(&state, &caller, &id).await?;
     let executor = state
         .scheduler
         .set_executor_status(&ExecutorId::new(id), req.status.into(), req.reason)

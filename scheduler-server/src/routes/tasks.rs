@@ -20,7 +20,7 @@ pub(crate) struct TaskListQuery {
     /// Name contains this substring.
     name: Option<String>,
     /// Page number, from 1.
-    #[param(minimum = 1, default = 1, required = false)]
+    #[param(minimum = 1, maximum = 2147483647, default = 1, required = false)]
     page: u32,
     /// Rows per page, 1..=200.
     #[param(minimum = 1, maximum = 200, default = 20, required = false)]
@@ -205,6 +205,7 @@ pub(crate) async fn trigger_task(
     OptionalJson(req): OptionalJson<TriggerRequest>,
 ) -> ApiResult<(StatusCode, Json<ExecutionDto>)> {
     let parameters = req.and_then(|r| r.parameters);
+    scheduler_core::validate_parameters("parameters", parameters.as_ref())?;
     let exec = state.scheduler.trigger(&TaskId::new(id), parameters).await?;
     Ok((StatusCode::CREATED, Json(exec.into())))
 }

@@ -88,8 +88,13 @@ export async function request<T>(method: string, path: string, options: RequestO
   const token = options.token ?? getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   let body: string | undefined;
-  if (options.body !== undefined) {
+  // Every state-changing request says it is JSON, even with no body: a server
+  // running without authentication refuses it otherwise (a cross-site page
+  // cannot send that header without the server's consent).
+  if (options.body !== undefined || (method !== "GET" && method !== "HEAD")) {
     headers["Content-Type"] = "application/json";
+  }
+  if (options.body !== undefined) {
     body = JSON.stringify(options.body);
   }
 
