@@ -482,6 +482,13 @@ impl Scheduler {
         self.inner.is_leader()
     }
 
+    /// Fires taken from the timer and not yet started or dropped: the fire
+    /// path's backlog, at most `max_pending_fires` (also the
+    /// `scheduler_fire_backlog` gauge).
+    pub fn fire_backlog(&self) -> usize {
+        self.inner.fires_in_flight.load(Ordering::Acquire)
+    }
+
     /// Completes once this instance leads and its timer has loaded every
     /// active task from the store (at once if that already happened).
     pub async fn ready(&self) {

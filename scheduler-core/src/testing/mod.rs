@@ -39,6 +39,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub mod cases;
+mod slow;
+
+pub use slow::SlowStore;
 
 /// A fresh, empty store for one conformance case, and how to dispose of it.
 ///

@@ -199,13 +199,25 @@ pub async fn harness_on(
     config: SchedulerConfig,
     customize: impl FnOnce(SchedulerBuilder) -> SchedulerBuilder,
 ) -> Harness {
+    let engine_store: Arc<dyn Store> = store.clone();
+    harness_through(store, engine_store, config, customize).await
+}
+
+/// An engine whose store is `engine_store` (a wrapper around `store`, say),
+/// while the harness reads `store` directly.
+pub async fn harness_through(
+    store: Arc<MemoryStore>,
+    engine_store: Arc<dyn Store>,
+    config: SchedulerConfig,
+    customize: impl FnOnce(SchedulerBuilder) -> SchedulerBuilder,
+) -> Harness {
     let clock = ManualClock::new(t0());
     let dispatcher = Arc::new(FakeDispatcher::default());
     *dispatcher.clock.lock().unwrap() = Some(clock.clone());
     let probe = Arc::new(FakeProbe::default());
     *probe.clock.lock().unwrap() = Some(clock.clone());
     let builder = Scheduler::builder()
-        .store(store.clone())
+        .store(engine_store)
         .clock(Arc::new(clock.clone()))
         .dispatcher(dispatcher.clone())
         .health_probe(probe.clone())
