@@ -67,7 +67,10 @@ async fn a_store_slower_than_the_fire_rate_loses_no_instant_silently() {
             expected = e.scheduled_time + secs(1);
         }
     }
-    assert!(total < 10 * 60, "the store was meant to be too slow, yet {total} fires went");
+    assert!(
+        total < 10 * 60,
+        "the store was meant to be too slow, yet {total} fires went"
+    );
     let threshold = config().misfire_threshold;
     for t in &skip {
         for e in h.executions(&t.id).await {
@@ -78,7 +81,9 @@ async fn a_store_slower_than_the_fire_rate_loses_no_instant_silently() {
             if e.status == ExecutionStatus::Cancelled {
                 continue; // claimed, then the task was paused before it started
             }
-            let Some(started) = e.start_time else { panic!("no start time: {e:?}") };
+            let Some(started) = e.start_time else {
+                panic!("no start time: {e:?}")
+            };
             let late = (started - e.scheduled_time).to_std().unwrap();
             assert!(
                 late <= threshold + std::time::Duration::from_secs(4),
@@ -94,7 +99,10 @@ async fn a_store_slower_than_the_fire_rate_loses_no_instant_silently() {
                 ExecutionStatus::Success => {}
                 ExecutionStatus::Cancelled => {
                     assert!(e.logs.as_deref().unwrap_or("").contains("paused"), "{e:?}");
-                    assert!(e.end_time.is_some_and(|t| t >= end), "cancelled before the pause: {e:?}");
+                    assert!(
+                        e.end_time.is_some_and(|t| t >= end),
+                        "cancelled before the pause: {e:?}"
+                    );
                 }
                 other => panic!("execution in {other:?}: {e:?}"),
             }

@@ -81,6 +81,21 @@ impl From<bool> for Bind {
 }
 
 impl Bind {
+    /// Whether `other` is the same value bound as the same type.
+    pub(crate) fn same_as(&self, other: &Bind) -> bool {
+        match (self, other) {
+            (Bind::Text(a), Bind::Text(b)) => a == b,
+            (Bind::OptText(a), Bind::OptText(b)) => a == b,
+            (Bind::Time(a), Bind::Time(b)) => a == b,
+            (Bind::OptTime(a), Bind::OptTime(b)) => a == b,
+            (Bind::U32(a), Bind::U32(b)) => a == b,
+            (Bind::U64(a), Bind::U64(b)) => a == b,
+            (Bind::I32(a), Bind::I32(b)) => a == b,
+            (Bind::Bool(a), Bind::Bool(b)) => a == b,
+            _ => false,
+        }
+    }
+
     fn walk<'b>(&'b self, out: &mut AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
         match self {
             Bind::Text(v) => out.push_bind_param::<Text, _>(v),

@@ -24,6 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 pub(crate) const QUEUE: usize = 16_384;
 /// Writes per store call at most.
 const BATCH: usize = 1_000;
+/// Batches written at once (distinct rows: no batch waits on another's locks).
+const WRITERS: usize = 4;
 /// How long a batch is retried while the store is unavailable.
 const RETRY_FOR: Duration = Duration::from_secs(600);
 
@@ -86,6 +88,7 @@ impl Inner {
 
     /// The writer task: until shutdown, then what is left in the queue.
     pub(crate) async fn run_writer(self: Arc<Self>, mut rx: WriteReceiver) {
+        let writers = Arc::new(tokio::sync::Semaphore::new(WRITERS));
         loop {
             let first = tokio::select! {
                 biased;
@@ -94,6 +97,8 @@ impl Inner {
             };
             let Some(first) = first else {
                 rx.close();
+                // Batches being written finish first.
+                let _all = writers.acquire_many(WRITERS as u32).await;
                 let mut rest = Vec::new();
                 while let Ok(q) = rx.try_recv() {
                     rest.push(q);
@@ -104,16 +109,26 @@ impl Inner {
                 }
                 return;
             };
+            // While every writer is busy the queue fills, and the next batch
+            // is larger.
+            let Ok(permit) = writers.clone().acquire_owned().await else {
+                return;
+            };
             // Writes queued by tasks woken together land in one batch.
             tokio::task::yield_now().await;
-            let mut batch = vec![first];
+            let mut batch = Vec::with_capacity(BATCH.min(rx.len() + 1));
+            batch.push(first);
             while batch.len() < BATCH
                 && let Ok(q) = rx.try_recv()
             {
                 batch.push(q);
             }
             metrics::write_backlog(rx.len());
-            self.flush(batch).await;
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.flush(batch).await;
+                drop(permit);
+            });
         }
     }
 

@@ -70,7 +70,11 @@ impl Store for SlowStore {
         self.inner.task_executors(task_id).await
     }
 
-    async fn replace_task_executors(&self, task_id: &TaskId, executors: &[TaskExecutor],) -> StoreResult<Vec<TaskExecutor>> {
+    async fn replace_task_executors(
+        &self,
+        task_id: &TaskId,
+        executors: &[TaskExecutor],
+    ) -> StoreResult<Vec<TaskExecutor>> {
         self.inner.replace_task_executors(task_id, executors).await
     }
 
@@ -94,11 +98,22 @@ impl Store for SlowStore {
         self.inner.update_executor(executor).await
     }
 
-    async fn set_executor_status(&self, id: &ExecutorId, status: ExecutorStatus, at: DateTime<Utc>,) -> StoreResult<Executor> {
+    async fn set_executor_status(
+        &self,
+        id: &ExecutorId,
+        status: ExecutorStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Executor> {
         self.inner.set_executor_status(id, status, at).await
     }
 
-    async fn record_health(&self, id: &ExecutorId, ok: bool, at: DateTime<Utc>, thresholds: HealthThresholds,) -> StoreResult<Executor> {
+    async fn record_health(
+        &self,
+        id: &ExecutorId,
+        ok: bool,
+        at: DateTime<Utc>,
+        thresholds: HealthThresholds,
+    ) -> StoreResult<Executor> {
         self.inner.record_health(id, ok, at, thresholds).await
     }
 
@@ -144,7 +159,12 @@ impl Store for SlowStore {
         self.inner.list_executions(filter, page).await
     }
 
-    async fn update_execution(&self, id: &ExecutionId, guard: &ExecutionGuard, change: &ExecutionChange,) -> StoreResult<Execution> {
+    async fn update_execution(
+        &self,
+        id: &ExecutionId,
+        guard: &ExecutionGuard,
+        change: &ExecutionChange,
+    ) -> StoreResult<Execution> {
         self.inner.update_execution(id, guard, change).await
     }
 
@@ -172,15 +192,33 @@ impl Store for SlowStore {
         self.inner.lb_state(task_id, strategy).await
     }
 
-    async fn put_lb_state(&self, task_id: &TaskId, strategy: &str, expected_version: Option<u64>, value: &serde_json::Value,) -> StoreResult<()> {
-        self.inner.put_lb_state(task_id, strategy, expected_version, value).await
+    async fn put_lb_state(
+        &self,
+        task_id: &TaskId,
+        strategy: &str,
+        expected_version: Option<u64>,
+        value: &serde_json::Value,
+    ) -> StoreResult<()> {
+        self.inner
+            .put_lb_state(task_id, strategy, expected_version, value)
+            .await
     }
 
-    async fn execution_counts(&self, task_id: &TaskId, from: DateTime<Utc>, to: DateTime<Utc>,) -> StoreResult<StatusCounts> {
+    async fn execution_counts(
+        &self,
+        task_id: &TaskId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<StatusCounts> {
         self.inner.execution_counts(task_id, from, to).await
     }
 
-    async fn daily_counts(&self, task_id: &TaskId, from: DateTime<Utc>, to: DateTime<Utc>,) -> StoreResult<Vec<DailyCounts>> {
+    async fn daily_counts(
+        &self,
+        task_id: &TaskId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<DailyCounts>> {
         self.inner.daily_counts(task_id, from, to).await
     }
 

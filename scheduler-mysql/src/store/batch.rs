@@ -77,7 +77,18 @@ impl MysqlStore {
         while !todo.is_empty() {
             let mut seen = HashSet::new();
             let (round, rest): (Vec<usize>, Vec<usize>) = todo.into_iter().partition(|&i| seen.insert(&updates[i].id));
-            for chunk in round.chunks(UPDATE_CHUNK) {
+            // One statement per guard: its condition is then a plain
+            // `WHERE id IN (…) AND <guard>`, which the optimizer serves from
+            // the primary key (a long OR of per-row guards it analyses slowly).
+            let mut by_guard: Vec<(&ExecutionGuard, Vec<usize>)> = Vec::new();
+            for i in round {
+                let g = &updates[i].guard;
+                match by_guard.iter_mut().find(|(k, _)| *k == g) {
+                    Some((_, list)) => list.push(i),
+                    None => by_guard.push((g, vec![i])),
+                }
+            }
+            for chunk in by_guard.iter().flat_map(|(_, list)| list.chunks(UPDATE_CHUNK)) {
                 let batch: Vec<(&ExecutionId, &ExecutionGuard, ExecutionChange)> = chunk
                     .iter()
                     .map(|&i| (&updates[i].id, &updates[i].guard, normalize_change(&updates[i].change)))
@@ -178,14 +189,10 @@ impl MysqlStore {
         });
         q.push_mut(" WHERE id IN ");
         q.push_in_list(batch.iter().map(|(id, ..)| id.as_str()), false);
-        q.push_mut(" AND (");
-        for (i, (id, guard, _)) in batch.iter().enumerate() {
-            q.push_mut(if i == 0 { "(id = ?" } else { " OR (id = ?" });
-            q.bind_mut(id.as_str());
+        // Every row of a chunk has the same guard (see `update_batch`).
+        if let Some((_, guard, _)) = batch.iter().next() {
             push_guard(&mut q, guard);
-            q.push_mut(")");
         }
-        q.push_mut(")");
         let mut read = Sql::new("SELECT id FROM task_executions WHERE row_version = ? AND id IN ").bind(stamp);
         read.push_in_list(batch.iter().map(|(id, ..)| id.as_str()), false);
         let (q, read) = (&q, &read);
@@ -301,8 +308,10 @@ impl Stamped {
     }
 }
 
-/// Appends `, col = CASE id WHEN ? THEN <expr> … ELSE col END` for the rows
-/// whose change sets `col` (nothing when none does).
+/// Appends the assignment of `col` for the rows whose change sets it:
+/// `, col = <expr>` when every row sets the same value, else
+/// `, col = CASE id WHEN ? THEN <expr> … ELSE col END` (nothing when no row
+/// sets it). `<expr>` holds one `?` for the value.
 fn push_case(
     q: &mut Sql,
     col: &str,
@@ -310,9 +319,18 @@ fn push_case(
     batch: &[(&ExecutionId, &ExecutionGuard, ExecutionChange)],
     mut value: impl FnMut(&ExecutionChange) -> Option<Bind>,
 ) {
+    let values: Vec<Option<Bind>> = batch.iter().map(|(_, _, c)| value(c)).collect();
+    let Some(first) = values.iter().next() else { return };
+    if first.is_some() && values.iter().all(|v| same(v, first)) {
+        q.push_mut(&format!(", {col} = {expr}"));
+        if let Some(v) = first {
+            q.bind_mut(v.clone());
+        }
+        return;
+    }
     let mut any = false;
-    for (id, _, change) in batch {
-        let Some(v) = value(change) else { continue };
+    for ((id, _, _), v) in batch.iter().zip(values) {
+        let Some(v) = v else { continue };
         if !any {
             q.push_mut(&format!(", {col} = CASE id"));
             any = true;
@@ -324,5 +342,14 @@ fn push_case(
     }
     if any {
         q.push_mut(&format!(" ELSE {col} END"));
+    }
+}
+
+/// Whether two bound values are the same value of the same type.
+fn same(a: &Option<Bind>, b: &Option<Bind>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.same_as(b),
+        (None, None) => true,
+        _ => false,
     }
 }

@@ -1,0 +1,216 @@
+//! Run with: cargo bench -p scheduler-benches --bench mysql_throughput
+//!
+//! Fires per second through the store calls the engine makes for a fire on
+//! MariaDB: `claim_fires` of blocks of executions with their first attempt
+//! recorded, then `update_executions` finishing them (`success`, under the
+//! engine's guard), with C concurrent callers, each on tasks of its own.
+//! In the same run, the ceiling: the same callers inserting the same rows
+//! into a copy of the table (`CREATE TABLE … LIKE task_executions`), one
+//! multi-row `INSERT` per block, nothing else. Prints one line per C:
+//!
+//! `mysql_throughput callers=C block=B fires_per_s=F raw_insert_rows_per_s=R ratio=F/R`
+//!
+//! A fire writes its row twice (claim, final), the ceiling once, so 0.5 is
+//! the ratio of a store that costs nothing beyond its writes. The server is
+//! `SCHEDULER_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`); each
+//! phase lasts `BENCH_SECONDS` (default 5). The database is the run's own.
+
+use chrono::{DateTime, Duration as TimeDelta, TimeZone, Utc};
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
+use scheduler_core::*;
+use scheduler_mysql::{MysqlStore, MysqlStoreOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const CALLERS: [usize; 3] = [1, 4, 8];
+const BLOCK: usize = 500;
+const TASKS_PER_CALLER: usize = 500;
+
+fn base() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+/// One block of fires of `tasks` at instant `k`, each with its attempt.
+fn block(tasks: &[TaskId], executor: &ExecutorId, k: i64) -> Vec<Execution> {
+    let at = base() + TimeDelta::seconds(k);
+    tasks
+        .iter()
+        .map(|t| {
+            let mut e = Execution::new_pending(t.clone(), TriggerType::Schedule, at, None, at);
+            e.executor_id = Some(executor.clone());
+            e.dispatched_at = Some(at);
+            e.timeout_at = Some(at + TimeDelta::seconds(310));
+            e.callback_token = Some(format!("{:032x}", k));
+            e
+        })
+        .collect()
+}
+
+/// Claims and finishes blocks until `until`; answers the fires finished.
+async fn fire_loop(
+    store: &MysqlStore,
+    tasks: Vec<TaskId>,
+    executor: ExecutorId,
+    until: Instant,
+) -> Result<u64, BoxError> {
+    let mut done = 0;
+    let mut k = 0;
+    while Instant::now() < until {
+        k += 1;
+        let execs = block(&tasks, &executor, k);
+        let claimed = store.claim_fires(&execs).await?;
+        let updates: Vec<ExecutionUpdate> = execs
+            .iter()
+            .zip(claimed)
+            .filter(|(_, c)| *c == ClaimOutcome::Claimed)
+            .map(|(e, _)| {
+                let (guard, change) = transition::succeeded(e, None, None, None, e.scheduled_time);
+                ExecutionUpdate {
+                    id: e.id.clone(),
+                    guard,
+                    change,
+                }
+            })
+            .collect();
+        let applied = store.update_executions(&updates).await?;
+        done += applied.iter().filter(|o| **o == UpdateOutcome::Applied).count() as u64;
+    }
+    Ok(done)
+}
+
+fn sql_time(t: DateTime<Utc>) -> String {
+    format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.3f"))
+}
+
+/// The same rows as one multi-row `INSERT` statement into `raw_executions`.
+fn raw_insert(execs: &[Execution]) -> String {
+    let mut sql = String::from(
+        "INSERT INTO raw_executions (id, task_id, executor_id, trigger_type, scheduled_time, fire_key, status, \
+         retry_count, created_at, dispatched_at, timeout_at, callback_token, row_version) VALUES ",
+    );
+    for (i, e) in execs.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "('{}', '{}', '{}', 'schedule', {t}, {t}, 'pending', 0, {t}, {t}, {}, '{}', 0)",
+            e.id,
+            e.task_id,
+            e.executor_id.as_ref().map_or("", |x| x.as_str()),
+            sql_time(e.timeout_at.unwrap_or(e.scheduled_time)),
+            e.callback_token.as_deref().unwrap_or(""),
+            t = sql_time(e.scheduled_time),
+        ));
+    }
+    sql
+}
+
+async fn raw_loop(url: String, tasks: Vec<TaskId>, executor: ExecutorId, until: Instant) -> Result<u64, BoxError> {
+    let mut c = AsyncMysqlConnection::establish(&url).await?;
+    let mut rows = 0;
+    let mut k = 0;
+    while Instant::now() < until {
+        k += 1;
+        let execs = block(&tasks, &executor, k);
+        c.batch_execute(&raw_insert(&execs)).await?;
+        rows += execs.len() as u64;
+    }
+    Ok(rows)
+}
+
+async fn run() -> Result<(), BoxError> {
+    let server = std::env::var("SCHEDULER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let db = format!("bench_tp_{}", std::process::id());
+    let mut admin = AsyncMysqlConnection::establish(&server).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"))
+        .await?;
+    let url = format!("{}/{db}", server.trim_end_matches('/'));
+    let result = async {
+        let options = MysqlStoreOptions {
+            max_connections: 16,
+            ..MysqlStoreOptions::default()
+        };
+        let store = Arc::new(MysqlStore::connect_with(&url, options).await?);
+        let mut c = AsyncMysqlConnection::establish(&url).await?;
+        c.batch_execute("CREATE TABLE raw_executions LIKE task_executions").await?;
+        let (executor, _) = store
+            .register_executor(
+                &ExecutorRegistration {
+                    name: "bench".to_owned(),
+                    instance_id: "bench".to_owned(),
+                    base_url: "http://127.0.0.1:9".to_owned(),
+                    ..ExecutorRegistration::default()
+                }
+                .validate(ExecutorId::generate(), Utc::now())?,
+            )
+            .await?;
+        let max = CALLERS.iter().copied().max().unwrap_or(1);
+        let mut groups: Vec<Vec<TaskId>> = Vec::new();
+        for g in 0..max {
+            let mut ids = Vec::with_capacity(TASKS_PER_CALLER);
+            for i in 0..TASKS_PER_CALLER {
+                let (task, _) = NewTask::new(format!("t-{g}-{i}"), "* * * * * *").validate(TaskId::generate(), Utc::now())?;
+                ids.push(store.create_task(&task, &[]).await?.id);
+            }
+            groups.push(ids);
+        }
+        for callers in CALLERS {
+            let until = Instant::now() + Duration::from_secs(seconds);
+            let fires = Arc::new(AtomicU64::new(0));
+            let mut handles = Vec::new();
+            for tasks in groups.iter().take(callers).cloned() {
+                let (store, executor, fires) = (store.clone(), executor.id.clone(), fires.clone());
+                handles.push(tokio::spawn(async move {
+                    let n = fire_loop(&store, tasks, executor, until).await?;
+                    fires.fetch_add(n, Ordering::Relaxed);
+                    Ok::<_, BoxError>(())
+                }));
+            }
+            let started = Instant::now();
+            for h in handles {
+                h.await??;
+            }
+            let fires_per_s = fires.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+
+            let until = Instant::now() + Duration::from_secs(seconds);
+            let rows = Arc::new(AtomicU64::new(0));
+            let mut handles = Vec::new();
+            for tasks in groups.iter().take(callers).cloned() {
+                let (url, executor, rows) = (url.clone(), executor.id.clone(), rows.clone());
+                handles.push(tokio::spawn(async move {
+                    let n = raw_loop(url, tasks, executor, until).await?;
+                    rows.fetch_add(n, Ordering::Relaxed);
+                    Ok::<_, BoxError>(())
+                }));
+            }
+            let started = Instant::now();
+            for h in handles {
+                h.await??;
+            }
+            let raw_per_s = rows.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            println!(
+                "mysql_throughput callers={callers} block={BLOCK} fires_per_s={fires_per_s:.0} raw_insert_rows_per_s={raw_per_s:.0} ratio={:.2}",
+                fires_per_s / raw_per_s
+            );
+        }
+        Ok::<_, BoxError>(())
+    }
+    .await;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS `{db}`")).await?;
+    result
+}
+
+fn main() -> Result<(), BoxError> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(run())
+}
