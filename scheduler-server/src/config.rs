@@ -15,6 +15,7 @@
 //! api.shutdown_grace               SCHEDULER_API__SHUTDOWN_GRACE           -
 //! auth.jwt_secret                  SCHEDULER_AUTH__JWT_SECRET              -
 //! executors.access_token           SCHEDULER_EXECUTORS__ACCESS_TOKEN       -
+//! executors.deny_networks          (file only: a list)                     -
 //! scheduler.instance_id            SCHEDULER_SCHEDULER__INSTANCE_ID        --instance-id
 //! scheduler.<other keys>           SCHEDULER_SCHEDULER__<KEY>              -
 //! health_check.<keys>              SCHEDULER_HEALTH_CHECK__<KEY>           -
@@ -316,12 +317,17 @@ pub struct ExecutorsConfig {
     /// that are not this scheduler.
     #[serde(deserialize_with = "lenient::opt_string")]
     pub access_token: Option<String>,
+    /// Networks (CIDRs such as `169.254.0.0/16`, or single addresses) no
+    /// request to an executor may go to, checked on the addresses actually
+    /// connected to (empty).
+    pub deny_networks: Vec<String>,
 }
 
 impl fmt::Debug for ExecutorsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExecutorsConfig")
             .field("access_token", &redacted(&self.access_token))
+            .field("deny_networks", &self.deny_networks)
             .finish()
     }
 }
@@ -558,6 +564,9 @@ impl Config {
                     self.api.host
                 ),
             );
+        }
+        if let Err(e) = crate::deny_networks::DenyNetworks::parse(&self.executors.deny_networks) {
+            return bad("executors.deny_networks", &e);
         }
         if self.api.max_connections == 0 {
             return bad("api.max_connections", "must be at least 1");

@@ -208,6 +208,11 @@ fn errors_name_the_key_and_the_source() {
         ("api:\n  max_connections: 0\n", "api.max_connections"),
         ("api:\n  request_timeout: 0s\n", "api.request_timeout"),
         ("api:\n  host: 0.0.0.0\n", "api.host"),
+        (
+            "executors:\n  deny_networks: [\"10.0.0.0/33\"]\n",
+            "executors.deny_networks",
+        ),
+        ("executors:\n  deny_networks: [intranet]\n", "executors.deny_networks"),
     ];
     for (yaml, key) in cases {
         let path = temp_yaml("bad.yaml", yaml);
