@@ -56,6 +56,13 @@ pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
 /// output are guessable offline from one token.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// Largest `api.max_connections`.
+pub const MAX_API_CONNECTIONS: usize = 1_000_000;
+/// Largest `scheduler.max_workers`.
+pub const MAX_WORKERS: usize = 100_000;
+/// Largest `database.max_connections`.
+pub const MAX_DB_CONNECTIONS: u32 = 10_000;
+
 /// Keys whose environment values are strings, kept exactly as written.
 const STRING_KEYS: &[&str] = &[
     "database.url",
@@ -531,8 +538,11 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, rule: &str| Err(ConfigError::new(format!("configuration key `{key}`: {rule}")));
         if let Some(db) = &self.database {
-            if db.max_connections == 0 {
-                return bad("database.max_connections", "must be at least 1");
+            if !(1..=MAX_DB_CONNECTIONS).contains(&db.max_connections) {
+                return bad(
+                    "database.max_connections",
+                    &format!("must be between 1 and {MAX_DB_CONNECTIONS}"),
+                );
             }
             db.effective_url()?;
         }
@@ -568,8 +578,13 @@ impl Config {
         if let Err(e) = crate::deny_networks::DenyNetworks::parse(&self.executors.deny_networks) {
             return bad("executors.deny_networks", &e);
         }
-        if self.api.max_connections == 0 {
-            return bad("api.max_connections", "must be at least 1");
+        // Upper bounds keep semaphores and pools constructible (a huge
+        // count would panic when the server starts).
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections) {
+            return bad(
+                "api.max_connections",
+                &format!("must be between 1 and {MAX_API_CONNECTIONS}"),
+            );
         }
         if self
             .executors
@@ -592,8 +607,8 @@ impl Config {
         if s.lock_key.is_empty() || s.lock_key.len() > 64 {
             return bad("scheduler.lock_key", "must be 1 to 64 characters long");
         }
-        if s.max_workers == 0 {
-            return bad("scheduler.max_workers", "must be at least 1");
+        if !(1..=MAX_WORKERS).contains(&s.max_workers) {
+            return bad("scheduler.max_workers", &format!("must be between 1 and {MAX_WORKERS}"));
         }
         for (key, d) in [
             ("scheduler.heartbeat_interval", s.heartbeat_interval),
