@@ -281,7 +281,8 @@ pub(crate) fn is_retryable(e: &DieselError) -> bool {
 pub(crate) enum Failure {
     /// The server is unreachable, overloaded or rolled the statement back
     /// (connection lost, too many connections, deadlock, lock wait,
-    /// statement time limit, read-only during a failover): retry later.
+    /// statement time limit, read-only during a failover, the database or
+    /// its tables missing): retry later.
     Transient,
     /// A unique or foreign key was violated: the callers map these to the
     /// domain's conflicts.
@@ -290,8 +291,8 @@ pub(crate) enum Failure {
     /// of range, bad date-time, invalid JSON): retrying cannot help; it is
     /// the value the client sent.
     ValueRefused,
-    /// Anything else: a statement of ours the server refused (missing
-    /// table, bad SQL, NULL where none is allowed), or a result we could not
+    /// Anything else: a statement of ours the server refused (unknown
+    /// column, bad SQL, NULL where none is allowed), or a result we could not
     /// read. A bug or a broken deployment, not the client's fault.
     Internal,
 }
@@ -320,6 +321,10 @@ const KNOWN_ERRORS: &[(u16, &str, Failure)] = &[
     (1160, "error writing communication packets", Failure::Transient),
     (1161, "timeout writing communication packets", Failure::Transient),
     (1021, "Disk full", Failure::Transient),
+    // The store's database or tables are gone (dropped, being restored): the
+    // store is unavailable, as when the server is down.
+    (1049, "Unknown database", Failure::Transient),
+    (1146, "doesn't exist", Failure::Transient),
     (1114, "is full", Failure::Transient),
     (4025, "failed for", Failure::ValueRefused),
     (3819, "Check constraint", Failure::ValueRefused),
@@ -511,7 +516,18 @@ mod tests {
                 Failure::ValueRefused,
                 Some(1366),
             ),
-            (Unknown, "Table 'jobs.nope' doesn't exist", Failure::Internal, None),
+            (
+                Unknown,
+                "Table 'jobs.nope' doesn't exist",
+                Failure::Transient,
+                Some(1146),
+            ),
+            (
+                Unknown,
+                "Unknown column 'nope' in 'field list'",
+                Failure::Internal,
+                None,
+            ),
             (Unknown, "You have an error in your SQL syntax", Failure::Internal, None),
             (
                 DatabaseErrorKind::NotNullViolation,

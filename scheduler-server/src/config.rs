@@ -15,6 +15,7 @@
 //! api.shutdown_grace               SCHEDULER_API__SHUTDOWN_GRACE           -
 //! auth.jwt_secret                  SCHEDULER_AUTH__JWT_SECRET              -
 //! executors.access_token           SCHEDULER_EXECUTORS__ACCESS_TOKEN       -
+//! executors.deny_networks          (file only: a list)                     -
 //! scheduler.instance_id            SCHEDULER_SCHEDULER__INSTANCE_ID        --instance-id
 //! scheduler.<other keys>           SCHEDULER_SCHEDULER__<KEY>              -
 //! health_check.<keys>              SCHEDULER_HEALTH_CHECK__<KEY>           -
@@ -54,6 +55,13 @@ pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
 /// Shortest `auth.jwt_secret`, in bytes: HS256 keys shorter than the hash
 /// output are guessable offline from one token.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Largest `api.max_connections`.
+pub const MAX_API_CONNECTIONS: usize = 1_000_000;
+/// Largest `scheduler.max_workers`.
+pub const MAX_WORKERS: usize = 100_000;
+/// Largest `database.max_connections`.
+pub const MAX_DB_CONNECTIONS: u32 = 10_000;
 
 /// Keys whose environment values are strings, kept exactly as written.
 const STRING_KEYS: &[&str] = &[
@@ -316,12 +324,17 @@ pub struct ExecutorsConfig {
     /// that are not this scheduler.
     #[serde(deserialize_with = "lenient::opt_string")]
     pub access_token: Option<String>,
+    /// Networks (CIDRs such as `169.254.0.0/16`, or single addresses) no
+    /// request to an executor may go to, checked on the addresses actually
+    /// connected to (empty).
+    pub deny_networks: Vec<String>,
 }
 
 impl fmt::Debug for ExecutorsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExecutorsConfig")
             .field("access_token", &redacted(&self.access_token))
+            .field("deny_networks", &self.deny_networks)
             .finish()
     }
 }
@@ -525,8 +538,11 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, rule: &str| Err(ConfigError::new(format!("configuration key `{key}`: {rule}")));
         if let Some(db) = &self.database {
-            if db.max_connections == 0 {
-                return bad("database.max_connections", "must be at least 1");
+            if !(1..=MAX_DB_CONNECTIONS).contains(&db.max_connections) {
+                return bad(
+                    "database.max_connections",
+                    &format!("must be between 1 and {MAX_DB_CONNECTIONS}"),
+                );
             }
             db.effective_url()?;
         }
@@ -559,8 +575,16 @@ impl Config {
                 ),
             );
         }
-        if self.api.max_connections == 0 {
-            return bad("api.max_connections", "must be at least 1");
+        if let Err(e) = crate::deny_networks::DenyNetworks::parse(&self.executors.deny_networks) {
+            return bad("executors.deny_networks", &e);
+        }
+        // Upper bounds keep semaphores and pools constructible (a huge
+        // count would panic when the server starts).
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections) {
+            return bad(
+                "api.max_connections",
+                &format!("must be between 1 and {MAX_API_CONNECTIONS}"),
+            );
         }
         if self
             .executors
@@ -583,8 +607,8 @@ impl Config {
         if s.lock_key.is_empty() || s.lock_key.len() > 64 {
             return bad("scheduler.lock_key", "must be 1 to 64 characters long");
         }
-        if s.max_workers == 0 {
-            return bad("scheduler.max_workers", "must be at least 1");
+        if !(1..=MAX_WORKERS).contains(&s.max_workers) {
+            return bad("scheduler.max_workers", &format!("must be between 1 and {MAX_WORKERS}"));
         }
         for (key, d) in [
             ("scheduler.heartbeat_interval", s.heartbeat_interval),

@@ -223,7 +223,7 @@ mod tests {
         )));
         assert!(e.message().starts_with("end_time: "), "{e}");
         let e = ApiError::from(StoreError::Conflict(format!(
-            "{}Table 'jobs.x' doesn't exist",
+            "{}Unknown column 'jobs.x' in 'field list'",
             scheduler_mysql::INTERNAL_PREFIX
         )));
         assert_eq!((e.status(), e.code()), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));

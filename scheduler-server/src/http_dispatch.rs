@@ -22,6 +22,7 @@
 //! dispatches it takes. Stop requests are bounded the same way
 //! ([`MAX_CONCURRENT_STOPS`]).
 
+use crate::deny_networks::{DenyNetworks, DenyingResolver};
 use crate::dto::Timestamp;
 use async_trait::async_trait;
 use scheduler_core::{
@@ -78,6 +79,7 @@ pub struct HttpDispatcher {
     access_token: Option<reqwest::header::HeaderValue>,
     load: Arc<Load>,
     stops: Arc<Semaphore>,
+    deny: DenyNetworks,
 }
 
 impl std::fmt::Debug for HttpDispatcher {
@@ -164,7 +166,15 @@ impl HttpDispatcher {
                 executors: Mutex::default(),
             }),
             stops: Arc::new(Semaphore::new(MAX_CONCURRENT_STOPS)),
+            deny: DenyNetworks::default(),
         }
+    }
+
+    /// Refuses executor URLs whose host is an IP literal in `deny`; give
+    /// the client from [`executor_client_denying`] for host names.
+    pub fn with_deny_networks(mut self, deny: DenyNetworks) -> Self {
+        self.deny = deny;
+        self
     }
 
     /// Sends `token` as `X-Scheduler-Token` with every request. A token that
@@ -221,7 +231,21 @@ pub(crate) fn with_token(
 /// no redirects (a POST must not turn into a GET elsewhere), short connect
 /// timeout, pooled keep-alive connections.
 pub fn executor_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    executor_client_denying(connect_timeout, &DenyNetworks::default())
+}
+
+/// [`executor_client`] that never connects to an address in `deny` (names
+/// are resolved without those addresses; check IP literals with
+/// [`DenyNetworks::check_url`]).
+pub fn executor_client_denying(
+    connect_timeout: Duration,
+    deny: &DenyNetworks,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder();
+    if !deny.is_empty() {
+        builder = builder.dns_resolver(Arc::new(DenyingResolver(deny.clone())));
+    }
+    builder
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
@@ -327,16 +351,15 @@ impl Dispatcher for HttpDispatcher {
             callback_url: self.callback_url(&request.execution_id),
             callback_token: &request.callback_token,
         };
+        let url = endpoint(executor, "execute");
+        if let Err(why) = self.deny.check_url(&url) {
+            return DispatchOutcome::Refused(why);
+        }
         let _in_flight = match self.load.enter(executor.id.as_str()) {
             Ok(guard) => guard,
             Err(why) => return DispatchOutcome::Refused(why),
         };
-        let sent = self
-            .post(endpoint(executor, "execute"))
-            .timeout(self.timeout)
-            .json(&body)
-            .send()
-            .await;
+        let sent = self.post(url).timeout(self.timeout).json(&body).send().await;
         let response = match sent {
             Ok(r) => r,
             Err(e) => return DispatchOutcome::Refused(describe(&e, self.timeout)),
@@ -364,8 +387,13 @@ impl Dispatcher for HttpDispatcher {
             tracing::warn!(execution_id = %execution_id, executor_id = %executor.id, "too many stop requests in flight; this one is not sent");
             return;
         };
+        let url = endpoint(executor, "stop");
+        if let Err(why) = self.deny.check_url(&url) {
+            tracing::warn!(execution_id = %execution_id, executor_id = %executor.id, reason = %why, "stop request not sent");
+            return;
+        }
         let result = self
-            .post(endpoint(executor, "stop"))
+            .post(url)
             .timeout(self.timeout)
             .json(&serde_json::json!({ "execution_id": execution_id.as_str() }))
             .send()

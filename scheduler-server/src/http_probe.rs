@@ -3,6 +3,7 @@
 //! counts as a failure. At most [`MAX_CONCURRENT_PROBES`] probes are in
 //! flight at once; the wait for a slot counts towards the probe's timeout.
 
+use crate::deny_networks::DenyNetworks;
 use crate::http_dispatch::{describe, status_line, with_token};
 use async_trait::async_trait;
 use scheduler_core::{Executor, HealthProbe, ProbeResult};
@@ -20,6 +21,7 @@ pub struct HttpProbe {
     timeout: Duration,
     access_token: Option<reqwest::header::HeaderValue>,
     slots: Arc<Semaphore>,
+    deny: DenyNetworks,
 }
 
 impl std::fmt::Debug for HttpProbe {
@@ -39,7 +41,14 @@ impl HttpProbe {
             timeout,
             access_token: None,
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
+            deny: DenyNetworks::default(),
         }
+    }
+
+    /// Fails probes of health URLs whose host is an IP literal in `deny`.
+    pub fn with_deny_networks(mut self, deny: DenyNetworks) -> Self {
+        self.deny = deny;
+        self
     }
 
     /// Sends `token` as `X-Scheduler-Token` with every probe.
@@ -63,7 +72,11 @@ impl HealthProbe for HttpProbe {
                 self.timeout
             ));
         };
-        let request = with_token(self.client.get(executor.health_url()), self.access_token.as_ref());
+        let url = executor.health_url();
+        if let Err(why) = self.deny.check_url(&url) {
+            return ProbeResult::Unhealthy(why);
+        }
+        let request = with_token(self.client.get(url), self.access_token.as_ref());
         match request.timeout(self.timeout).send().await {
             Ok(r) if r.status().is_success() => ProbeResult::Healthy,
             Ok(r) => ProbeResult::Unhealthy(format!("health check: {}", status_line(r.status()))),

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
+pub mod deny_networks;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -2,7 +2,8 @@
 //! dispatcher and probe, engine, router, listener; and shuts it down cleanly.
 
 use crate::config::Config;
-use crate::http_dispatch::{HttpDispatcher, executor_client};
+use crate::deny_networks::DenyNetworks;
+use crate::http_dispatch::{HttpDispatcher, executor_client_denying};
 use crate::http_probe::HttpProbe;
 use crate::open_mode::OpenModeGuard;
 use crate::{AppState, app, observability};
@@ -140,13 +141,18 @@ impl Server {
         let callback_base = config.callback_base(addr);
 
         let scfg = config.scheduler_config();
-        let client = executor_client(scfg.dispatch_timeout.min(Duration::from_secs(5)))
+        // Validated with the configuration; an error here cannot happen for a loaded one.
+        let deny = DenyNetworks::parse(&config.executors.deny_networks).map_err(StartError::HttpClient)?;
+        let client = executor_client_denying(scfg.dispatch_timeout.min(Duration::from_secs(5)), &deny)
             .map_err(|e| StartError::HttpClient(e.to_string()))?;
         let access_token = config.executors.access_token.as_deref();
         let dispatcher = HttpDispatcher::new(client.clone(), callback_base.clone(), scfg.dispatch_timeout)
             .with_access_token(access_token)
-            .with_per_executor_limit(scfg.max_workers.div_ceil(2));
-        let probe = HttpProbe::new(client, scfg.health_check_timeout).with_access_token(access_token);
+            .with_per_executor_limit(scfg.max_workers.div_ceil(2))
+            .with_deny_networks(deny.clone());
+        let probe = HttpProbe::new(client, scfg.health_check_timeout)
+            .with_access_token(access_token)
+            .with_deny_networks(deny);
         let mut builder = Scheduler::builder()
             .store(store)
             .leadership(leadership)

@@ -208,6 +208,20 @@ fn errors_name_the_key_and_the_source() {
         ("api:\n  max_connections: 0\n", "api.max_connections"),
         ("api:\n  request_timeout: 0s\n", "api.request_timeout"),
         ("api:\n  host: 0.0.0.0\n", "api.host"),
+        ("api:\n  max_connections: 18446744073709551615\n", "api.max_connections"),
+        (
+            "scheduler:\n  max_workers: 18446744073709551615\n",
+            "scheduler.max_workers",
+        ),
+        (
+            "database:\n  max_connections: 4294967295\n  url: mysql://h/d\n",
+            "database.max_connections",
+        ),
+        (
+            "executors:\n  deny_networks: [\"10.0.0.0/33\"]\n",
+            "executors.deny_networks",
+        ),
+        ("executors:\n  deny_networks: [intranet]\n", "executors.deny_networks"),
     ];
     for (yaml, key) in cases {
         let path = temp_yaml("bad.yaml", yaml);

@@ -203,3 +203,44 @@ async fn a_health_probe_error_does_not_show_the_urls_user_info() {
         ProbeResult::Healthy => panic!("nothing listens on port 1"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_networks_are_never_contacted() {
+    let mut config = test_config(None);
+    config.executors.deny_networks = vec!["127.0.0.0/8".into(), "::1".into()];
+    let s = TestServer::start(config).await;
+    let (base, seen) = fake(Mode::Accept).await;
+    // An IP literal and a name that resolves into the denied networks.
+    let by_name = base.replace("127.0.0.1", "localhost");
+    for (i, url) in [base.clone(), by_name].into_iter().enumerate() {
+        let r = s
+            .post(
+                "/api/v1/executors/register",
+                &json!({"name": "fake", "instance_id": format!("denied-{i}"), "base_url": url}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let task = s
+            .create_task(json!({"name": format!("deny-{i}"), "cron_expression": "0 0 0 1 1 *", "max_retry": 0}))
+            .await;
+        let put = s
+            .client
+            .put(format!("{}/api/v1/tasks/{task}/executors", s.base))
+            .json(&json!({"executors": [{"executor_id": id}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200);
+        let exec = s.trigger(&task, &json!({})).await;
+        let e = s.wait_status(&exec, "failed").await;
+        let logs = e["logs"].as_str().unwrap_or("");
+        assert!(logs.contains("deny_networks"), "{url}: {logs}");
+    }
+    assert!(
+        paths(&seen).is_empty(),
+        "a denied executor was contacted: {:?}",
+        paths(&seen)
+    );
+    s.stop().await;
+}
