@@ -31,6 +31,18 @@ pub struct DispatchRequest {
     pub reporter: Reporter,
 }
 
+/// Whether `token` has the shape of the callback tokens the engine issues
+/// (32 lower-case hex digits): anything else can be refused before reading
+/// the request or the store.
+pub fn is_callback_token(token: &[u8]) -> bool {
+    token.len() == 32 && token.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+/// A fresh callback token (see [`is_callback_token`]).
+pub(crate) fn new_callback_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 /// A final or progress report about an execution, from its executor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExecutionReport {
@@ -136,4 +148,18 @@ impl Reporter {
 pub trait ReportSink: Send + Sync + 'static {
     /// Applies a report; errors (a late report on a final execution) are logged.
     async fn report(&self, execution_id: &ExecutionId, token: &str, report: ExecutionReport);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_tokens_have_the_checked_shape() {
+        for _ in 0..1000 {
+            assert!(is_callback_token(new_callback_token().as_bytes()));
+        }
+        assert!(!is_callback_token(b"0123456789ABCDEF0123456789abcdef"));
+        assert!(!is_callback_token(b"0123456789abcdef"));
+    }
 }

@@ -42,7 +42,15 @@ pub enum StoreError {
     /// final execution, a compare-and-set that lost, a stale version).
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The backend cannot be reached or failed; the caller may retry later.
+    /// The backend refused a value for good (too long, out of range, not a
+    /// valid date): the caller's input, never worth retrying.
+    #[error("the store refused a value: {0}")]
+    Invalid(String),
+    /// The backend failed in a way that is neither transient nor the
+    /// caller's value (a bug or a broken schema): never worth retrying.
+    #[error("internal store error: {0}")]
+    Internal(String),
+    /// The backend cannot be reached or is overloaded; the caller may retry later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }

@@ -43,7 +43,6 @@ mod sql;
 pub mod store;
 
 pub use leader::{MysqlLeadership, MysqlLeadershipConfig};
-pub use pool::{INTERNAL_PREFIX, VALUE_REFUSED_PREFIX};
 pub use store::{MysqlStore, MysqlStoreOptions};
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};

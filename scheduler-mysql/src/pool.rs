@@ -384,25 +384,14 @@ pub(crate) fn classify(e: &DieselError) -> Failure {
     }
 }
 
-/// Start of the message of a [`StoreError`] for a value the database refused
-/// for good. `StoreError` has no variant for it yet: until it does, such an
-/// error travels as `StoreError::Conflict` with this prefix, and the server
-/// turns it into a 400 (see `scheduler-server`'s error mapping).
-pub const VALUE_REFUSED_PREFIX: &str = "the database refused a value: ";
-
-/// Start of the message of a [`StoreError`] for a database failure that is
-/// neither transient nor the client's value (a 500 at the API). Carried like
-/// [`VALUE_REFUSED_PREFIX`].
-pub const INTERNAL_PREFIX: &str = "internal database error: ";
-
 /// A value refused for good: the client's input.
 fn value_refused(message: &str) -> StoreError {
-    StoreError::Conflict(format!("{VALUE_REFUSED_PREFIX}{message}"))
+    StoreError::Invalid(message.to_owned())
 }
 
 /// A failure on our side.
 fn internal(message: &str) -> StoreError {
-    StoreError::Conflict(format!("{INTERNAL_PREFIX}{message}"))
+    StoreError::Internal(message.to_owned())
 }
 
 /// The default mapping of a database error to the store's error: only
@@ -571,8 +560,8 @@ mod tests {
             let is_unavailable = matches!(mapped, StoreError::Unavailable(_));
             assert_eq!(is_unavailable, failure == Failure::Transient, "{message}: {mapped:?}");
             match failure {
-                Failure::ValueRefused => assert!(mapped.to_string().contains(VALUE_REFUSED_PREFIX)),
-                Failure::Internal => assert!(mapped.to_string().contains(INTERNAL_PREFIX)),
+                Failure::ValueRefused => assert!(matches!(mapped, StoreError::Invalid(_)), "{mapped:?}"),
+                Failure::Internal => assert!(matches!(mapped, StoreError::Internal(_)), "{mapped:?}"),
                 _ => {}
             }
         }

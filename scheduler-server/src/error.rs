@@ -109,13 +109,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { .. } => Self::NotFound(e.to_string()),
             // A value the database refused for good, or a database failure
             // that is ours: never a 503 that clients would retry forever.
-            // (Carried as a prefixed `Conflict` until `StoreError` has
-            // variants for them.)
-            StoreError::Conflict(m) if m.starts_with(scheduler_mysql::VALUE_REFUSED_PREFIX) => {
+            StoreError::Invalid(m) => {
                 tracing::info!(error = %m, "the database refused a value");
                 Self::Validation(refused_value_message(&m))
             }
-            StoreError::Conflict(m) if m.starts_with(scheduler_mysql::INTERNAL_PREFIX) => {
+            StoreError::Internal(m) => {
                 // The detail may name tables and hosts: it goes to the log only.
                 tracing::error!(error = %m, "database error");
                 Self::Internal("internal error; the server log has the details".to_owned())
@@ -136,7 +134,7 @@ impl From<StoreError> for ApiError {
 /// `"<column>: refused by the database (...)"`, naming the column when the
 /// database's message does (`... for column 'name' ...`).
 fn refused_value_message(m: &str) -> String {
-    let detail = m.strip_prefix(scheduler_mysql::VALUE_REFUSED_PREFIX).unwrap_or(m);
+    let detail = m;
     let column = detail.split_once("column ").and_then(|(_, rest)| {
         let quoted = rest.split(' ').next()?;
         // `db`.`table`.`column`: the last part is the column.
@@ -210,22 +208,17 @@ mod tests {
 
     #[test]
     fn database_refusals_are_400_or_500_never_503() {
-        let refused = StoreError::Conflict(format!(
-            "{}Data too long for column 'name' at row 1",
-            scheduler_mysql::VALUE_REFUSED_PREFIX
-        ));
+        let refused = StoreError::Invalid("Data too long for column 'name' at row 1".to_owned());
         let e = ApiError::from(refused);
         assert_eq!((e.status(), e.code()), (StatusCode::BAD_REQUEST, "validation_failed"));
         assert!(e.message().starts_with("name: "), "{e}");
-        let e = ApiError::from(StoreError::Conflict(format!(
-            "{}Incorrect datetime value: 'x' for column `jobs`.`executions`.`end_time` at row 1",
-            scheduler_mysql::VALUE_REFUSED_PREFIX
-        )));
+        let e = ApiError::from(StoreError::Invalid(
+            "Incorrect datetime value: 'x' for column `jobs`.`executions`.`end_time` at row 1".to_owned(),
+        ));
         assert!(e.message().starts_with("end_time: "), "{e}");
-        let e = ApiError::from(StoreError::Conflict(format!(
-            "{}Unknown column 'jobs.x' in 'field list'",
-            scheduler_mysql::INTERNAL_PREFIX
-        )));
+        let e = ApiError::from(StoreError::Internal(
+            "Unknown column 'jobs.x' in 'field list'".to_owned(),
+        ));
         assert_eq!((e.status(), e.code()), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
         assert!(!e.message().contains("jobs"));
         let e = ApiError::from(StoreError::Conflict("task x is deleted".into()));

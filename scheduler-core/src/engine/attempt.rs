@@ -44,10 +44,6 @@ pub(super) fn chrono_of(d: std::time::Duration) -> Duration {
     Duration::from_std(d).unwrap_or(Duration::MAX)
 }
 
-pub(super) fn new_token() -> String {
-    format!("{:032x}", rand::random::<u128>())
-}
-
 impl Attempt {
     pub(super) fn new(execution: Execution, task: Arc<Task>, executor: Executor) -> Self {
         Self {
@@ -59,6 +55,15 @@ impl Attempt {
             answer: None,
             stopped: false,
         }
+    }
+}
+
+/// At most 200 characters of a reason that may hold an executor's words, for
+/// a log field (which the subscriber escapes).
+pub(super) fn truncated(reason: &str) -> &str {
+    match reason.char_indices().nth(200) {
+        Some((i, _)) => &reason[..i],
+        None => reason,
     }
 }
 
@@ -188,7 +193,7 @@ impl Inner {
             dispatched_at: Some(Some(at)),
             timeout_at: Some(Some(deadline)),
             next_attempt_at: Some(None),
-            callback_token: Some(Some(new_token())),
+            callback_token: Some(Some(crate::dispatch::new_callback_token())),
             ..ExecutionChange::default()
         }
     }
@@ -333,7 +338,7 @@ impl Inner {
                     "attempt {} on executor {} ({}) failed: {reason}",
                     exec.retry_count, executor.id, executor.name
                 );
-                tracing::info!(execution_id = %exec.id, "{line}");
+                tracing::info!(execution_id = %exec.id, reason = %truncated(&line), "attempt refused");
                 let _ = self.fail_attempt(&exec, Some(&task), &line, Failed).await;
             }
         }
@@ -419,7 +424,7 @@ impl Inner {
             };
             let updated = self.store.update_execution(&exec.id, &guard, &change).await?;
             metrics::finished(final_status);
-            tracing::info!(execution_id = %exec.id, status = final_status.as_str(), "execution ended: {reason}");
+            tracing::info!(execution_id = %exec.id, status = final_status.as_str(), reason = %truncated(reason), "execution ended");
             Ok(updated)
         }
     }

@@ -190,7 +190,7 @@ impl MysqlStore {
         q.push_mut(" WHERE id IN ");
         q.push_in_list(batch.iter().map(|(id, ..)| id.as_str()), false);
         // Every row of a chunk has the same guard (see `update_batch`).
-        if let Some((_, guard, _)) = batch.iter().next() {
+        if let Some((_, guard, _)) = <[_]>::first(batch) {
             push_guard(&mut q, guard);
         }
         let mut read = Sql::new("SELECT id FROM task_executions WHERE row_version = ? AND id IN ").bind(stamp);
@@ -320,7 +320,7 @@ fn push_case(
     mut value: impl FnMut(&ExecutionChange) -> Option<Bind>,
 ) {
     let values: Vec<Option<Bind>> = batch.iter().map(|(_, _, c)| value(c)).collect();
-    let Some(first) = values.iter().next() else { return };
+    let Some(first) = <[Option<Bind>]>::first(&values) else { return };
     if first.is_some() && values.iter().all(|v| same(v, first)) {
         q.push_mut(&format!(", {col} = {expr}"));
         if let Some(v) = first {

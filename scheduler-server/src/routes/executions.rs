@@ -14,10 +14,6 @@ use utoipa::IntoParams;
 /// The header that authenticates a callback.
 pub const CALLBACK_TOKEN_HEADER: &str = "x-callback-token";
 
-/// Length of the callback tokens the engine issues (128 random bits in
-/// lower-case hex). Anything else is refused before the body is read.
-pub const CALLBACK_TOKEN_LEN: usize = 32;
-
 /// How far in the future a callback's `end_time` may lie (clock skew between
 /// the executor and the scheduler).
 pub const END_TIME_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
@@ -155,7 +151,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallbackToken {
             return Err(ApiError::Unauthorized("missing X-Callback-Token header".to_owned()));
         };
         let token = value.as_bytes();
-        if token.len() != CALLBACK_TOKEN_LEN || !token.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
+        if !scheduler_core::dispatch::is_callback_token(token) {
             return Err(ApiError::Unauthorized("malformed X-Callback-Token header".to_owned()));
         }
         // Checked above: ASCII hex digits only.
