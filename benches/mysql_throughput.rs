@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Time spent in claims and in finals, summed over callers (printed on stderr).
+static CLAIM_US: AtomicU64 = AtomicU64::new(0);
+static FINAL_US: AtomicU64 = AtomicU64::new(0);
+
 const CALLERS: [usize; 3] = [1, 4, 8];
 const BLOCK: usize = 500;
 const TASKS_PER_CALLER: usize = 500;
@@ -56,14 +60,16 @@ async fn fire_loop(
     store: &MysqlStore,
     tasks: Vec<TaskId>,
     executor: ExecutorId,
+    mut k: i64,
     until: Instant,
 ) -> Result<u64, BoxError> {
     let mut done = 0;
-    let mut k = 0;
     while Instant::now() < until {
         k += 1;
         let execs = block(&tasks, &executor, k);
+        let t = Instant::now();
         let claimed = store.claim_fires(&execs).await?;
+        CLAIM_US.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         let updates: Vec<ExecutionUpdate> = execs
             .iter()
             .zip(claimed)
@@ -77,7 +83,9 @@ async fn fire_loop(
                 }
             })
             .collect();
+        let t = Instant::now();
         let applied = store.update_executions(&updates).await?;
+        FINAL_US.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         done += applied.iter().filter(|o| **o == UpdateOutcome::Applied).count() as u64;
     }
     Ok(done)
@@ -110,10 +118,15 @@ fn raw_insert(execs: &[Execution]) -> String {
     sql
 }
 
-async fn raw_loop(url: String, tasks: Vec<TaskId>, executor: ExecutorId, until: Instant) -> Result<u64, BoxError> {
+async fn raw_loop(
+    url: String,
+    tasks: Vec<TaskId>,
+    executor: ExecutorId,
+    mut k: i64,
+    until: Instant,
+) -> Result<u64, BoxError> {
     let mut c = AsyncMysqlConnection::establish(&url).await?;
     let mut rows = 0;
-    let mut k = 0;
     while Instant::now() < until {
         k += 1;
         let execs = block(&tasks, &executor, k);
@@ -164,14 +177,16 @@ async fn run() -> Result<(), BoxError> {
             }
             groups.push(ids);
         }
-        for callers in CALLERS {
+        for (phase, callers) in CALLERS.into_iter().enumerate() {
+            // Each phase fires instants of its own.
+            let first = phase as i64 * 1_000_000;
             let until = Instant::now() + Duration::from_secs(seconds);
             let fires = Arc::new(AtomicU64::new(0));
             let mut handles = Vec::new();
             for tasks in groups.iter().take(callers).cloned() {
                 let (store, executor, fires) = (store.clone(), executor.id.clone(), fires.clone());
                 handles.push(tokio::spawn(async move {
-                    let n = fire_loop(&store, tasks, executor, until).await?;
+                    let n = fire_loop(&store, tasks, executor, first, until).await?;
                     fires.fetch_add(n, Ordering::Relaxed);
                     Ok::<_, BoxError>(())
                 }));
@@ -181,6 +196,11 @@ async fn run() -> Result<(), BoxError> {
                 h.await??;
             }
             let fires_per_s = fires.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            eprintln!(
+                "  callers={callers}: {} ms in claims, {} ms in finals",
+                CLAIM_US.swap(0, Ordering::Relaxed) / 1000,
+                FINAL_US.swap(0, Ordering::Relaxed) / 1000
+            );
 
             let until = Instant::now() + Duration::from_secs(seconds);
             let rows = Arc::new(AtomicU64::new(0));
@@ -188,7 +208,7 @@ async fn run() -> Result<(), BoxError> {
             for tasks in groups.iter().take(callers).cloned() {
                 let (url, executor, rows) = (url.clone(), executor.id.clone(), rows.clone());
                 handles.push(tokio::spawn(async move {
-                    let n = raw_loop(url, tasks, executor, until).await?;
+                    let n = raw_loop(url, tasks, executor, first, until).await?;
                     rows.fetch_add(n, Ordering::Relaxed);
                     Ok::<_, BoxError>(())
                 }));

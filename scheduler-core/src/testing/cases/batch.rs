@@ -38,6 +38,9 @@ pub async fn claim_fires_answers_per_fire(store: Arc<dyn Store>) {
     with_attempt.timeout_at = Some(at(400));
     with_attempt.callback_token = Some("token".to_owned());
     with_attempt.next_attempt_at = Some(at(60));
+    // Text that would end a quoted literal, or change its meaning, stays text.
+    with_attempt.parameters = Some(json!({"q": "it's a \"test\" \\ ü 🚀 '); DROP TABLE tasks; --"}));
+    with_attempt.logs = Some("line '1'\nline \\2\u{0}end".to_owned());
     let batch = vec![
         execution(&a.id, TriggerType::Schedule, at(60)),  // claimed before
         with_attempt.clone(),                             // new
