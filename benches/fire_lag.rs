@@ -32,7 +32,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 // does the benchmark (for every implementation alike).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use scheduler_benches::{cpu_time, fire_lag_line};
+use scheduler_benches::{BenchDb, cpu_time, fire_lag_line};
 use scheduler_core::{NewTask, Scheduler, SchedulerConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -141,39 +141,6 @@ impl Recorder {
 
 fn lag_ms(scheduled: DateTime<Utc>) -> f64 {
     (Utc::now() - scheduled).num_microseconds().unwrap_or(0) as f64 / 1000.0
-}
-
-/// A MariaDB database of the run's own, dropped when the run ends.
-struct BenchDb {
-    server: String,
-    name: String,
-}
-
-impl BenchDb {
-    fn create() -> Self {
-        let server = std::env::var("FIRE_LAG_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
-        let name = format!("fire_lag_{}_{}", std::process::id(), Utc::now().timestamp_millis());
-        Self::sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"));
-        Self { server, name }
-    }
-
-    fn url(&self) -> String {
-        format!("{}/{}", self.server.trim_end_matches('/'), self.name)
-    }
-
-    fn sql(statement: &str) {
-        let status = std::process::Command::new("mariadb")
-            .args(["-h127.0.0.1", "-P3306", "-uroot", "-e", statement])
-            .status()
-            .expect("the mariadb client runs");
-        assert!(status.success(), "{statement} failed");
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        Self::sql(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
-    }
 }
 
 async fn run_scheduler(n: usize, secs: i64, store_kind: &str) -> String {

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 RUNS="${1:-3}"
 
 cargo build -q --release -p scheduler-benches --features peers --benches
-cargo build -q --release -p scheduler-mysql --example mysql_throughput
+cargo build -q --release -p scheduler-server
 cargo build -q --release -p scheduler-server --example http_bench
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r)"
@@ -18,5 +18,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 cargo bench -q -p scheduler-benches --bench scale
 cargo bench -q -p scheduler-benches --bench store_ops
-cargo run -q --release -p scheduler-mysql --example mysql_throughput
+cargo bench -q -p scheduler-benches --bench mysql_throughput
+FIRE_LAG_STORE=mysql FIRE_LAG_N=2000,5000,10000 FIRE_LAG_IMPLS=chronoflow cargo bench -q -p scheduler-benches --bench fire_lag
+SERVER_FIRE_LAG_STORE=memory,mysql SERVER_FIRE_LAG_N=2000,5000 cargo bench -q -p scheduler-benches --bench server_fire_lag
 cargo run -q --release -p scheduler-server --example http_bench

@@ -53,3 +53,43 @@ pub fn fire_lag_line(name: &str, n: usize, mut lags_ms: Vec<f64>, expected: u64,
         cpu.as_secs_f64()
     )
 }
+
+/// A MariaDB database of a benchmark run's own, created with the `mariadb`
+/// client and dropped when the run ends. The server is
+/// `FIRE_LAG_MYSQL_URL` (default `mysql://root@127.0.0.1:3306`).
+pub struct BenchDb {
+    server: String,
+    name: String,
+}
+
+impl BenchDb {
+    /// Creates the database.
+    pub fn create() -> Self {
+        let server = std::env::var("FIRE_LAG_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let name = format!("bench_{}_{stamp}", std::process::id());
+        Self::sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"));
+        Self { server, name }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.server.trim_end_matches('/'), self.name)
+    }
+
+    fn sql(statement: &str) {
+        let status = std::process::Command::new("mariadb")
+            .args(["-h127.0.0.1", "-P3306", "-uroot", "-e", statement])
+            .status()
+            .expect("the mariadb client runs");
+        assert!(status.success(), "{statement} failed");
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        Self::sql(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
+    }
+}
