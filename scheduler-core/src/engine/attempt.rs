@@ -21,7 +21,7 @@ use crate::store::{ExecutionUpdate, StoreError, UpdateOutcome};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
-use ExecutionStatus::{Cancelled, Failed, Pending, Running, Success};
+use ExecutionStatus::{Cancelled, Failed, Success};
 
 /// An attempt recorded in the store, ready to be sent.
 ///
@@ -126,10 +126,7 @@ impl Inner {
                 return None;
             }
         };
-        let change = self.attempt_change(&executor, &task, at);
-        let guard = ExecutionGuard::status_in(&[Pending])
-            .attempt(exec.retry_count)
-            .dispatched(false);
+        let (guard, change) = self.attempt_record(exec.retry_count, &executor, &task, at);
         match self.store.update_execution(&exec.id, &guard, &change).await {
             Ok(execution) => Some(Attempt::new(execution, task, executor)),
             Err(StoreError::Conflict(_)) => None,
@@ -185,17 +182,18 @@ impl Inner {
         Ok(Some(candidates.swap_remove(i).executor))
     }
 
-    /// What recording an attempt on `executor`, sent at `at`, changes.
-    pub(super) fn attempt_change(&self, executor: &Executor, task: &Task, at: DateTime<Utc>) -> ExecutionChange {
+    /// Recording attempt `retry_count` on `executor`, sent at `at` (its
+    /// deadline: the dispatch timeout, then the task's timeout).
+    pub(super) fn attempt_record(
+        &self,
+        retry_count: u32,
+        executor: &Executor,
+        task: &Task,
+        at: DateTime<Utc>,
+    ) -> (ExecutionGuard, ExecutionChange) {
         let deadline = at + chrono_of(self.config.dispatch_timeout) + Duration::seconds(task.timeout_seconds.into());
-        ExecutionChange {
-            executor_id: Some(Some(executor.id.clone())),
-            dispatched_at: Some(Some(at)),
-            timeout_at: Some(Some(deadline)),
-            next_attempt_at: Some(None),
-            callback_token: Some(Some(crate::dispatch::new_callback_token())),
-            ..ExecutionChange::default()
-        }
+        let token = crate::dispatch::new_callback_token();
+        transition::record_attempt(retry_count, &executor.id, at, deadline, token)
     }
 
     /// Gives a prepared attempt back (leadership was lost, or the engine is
@@ -226,16 +224,7 @@ impl Inner {
         retry_count: u32,
         due: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let change = ExecutionChange {
-            dispatched_at: Some(None),
-            timeout_at: Some(None),
-            callback_token: Some(None),
-            next_attempt_at: Some(Some(due)),
-            ..ExecutionChange::default()
-        };
-        let guard = ExecutionGuard::status_in(&[Pending])
-            .attempt(retry_count)
-            .dispatched(true);
+        let (guard, change) = transition::hand_back(retry_count, due);
         match self.store.update_execution(id, &guard, &change).await {
             Ok(_) | Err(StoreError::Conflict(_)) | Err(StoreError::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
@@ -385,21 +374,11 @@ impl Inner {
                 .unwrap_or(0),
         };
         let now = self.now();
-        let guard = ExecutionGuard::status_in(&[Pending, Running]).attempt(exec.retry_count);
         if exec.retry_count < max_retry {
             let delay = self.config.backoff(exec.retry_count);
             let at = now + chrono_of(delay);
-            let change = ExecutionChange {
-                status: Some(Pending),
-                retry_count: Some(exec.retry_count + 1),
-                start_time: Some(None),
-                dispatched_at: Some(None),
-                timeout_at: Some(None),
-                callback_token: Some(None),
-                next_attempt_at: Some(Some(at)),
-                append_log: Some(format!("{reason}; retry {} in {:?}", exec.retry_count + 1, delay)),
-                ..ExecutionChange::default()
-            };
+            let line = format!("{reason}; retry {} in {:?}", exec.retry_count + 1, delay);
+            let (guard, change) = transition::retry(exec, at, line);
             let updated = self.store.update_execution(&exec.id, &guard, &change).await?;
             metrics::retry();
             tracing::info!(execution_id = %exec.id, retry = updated.retry_count, ?delay, "attempt failed; retrying");
@@ -415,13 +394,7 @@ impl Inner {
             }
             Ok(updated)
         } else {
-            let change = ExecutionChange {
-                status: Some(final_status),
-                end_time: Some(Some(now)),
-                timeout_at: Some(None),
-                append_log: Some(reason.to_owned()),
-                ..ExecutionChange::default()
-            };
+            let (guard, change) = transition::give_up(exec, final_status, now, reason.to_owned());
             let updated = self.store.update_execution(&exec.id, &guard, &change).await?;
             metrics::finished(final_status);
             tracing::info!(execution_id = %exec.id, status = final_status.as_str(), reason = %truncated(reason), "execution ended");

@@ -273,16 +273,7 @@ impl Inner {
                 keep.push(a);
                 continue;
             }
-            let change = ExecutionChange {
-                status: Some(Cancelled),
-                end_time: Some(Some(self.now())),
-                timeout_at: Some(None),
-                append_log: Some(
-                    "cancelled before its instant: the task was paused, deleted or rescheduled".to_owned(),
-                ),
-                ..ExecutionChange::default()
-            };
-            let guard = ExecutionGuard::status_in(&[Pending]).attempt(a.execution.retry_count);
+            let (guard, change) = transition::cancelled_before_instant(a.execution.retry_count, self.now());
             if self
                 .store
                 .update_execution(&a.execution.id, &guard, &change)
@@ -335,7 +326,8 @@ impl Inner {
             .map(|(plan, picked)| {
                 let mut exec = self.fire_execution(plan, Pending);
                 if let Some(executor) = picked {
-                    self.attempt_change(executor, &plan.task, instant).apply_to(&mut exec);
+                    let (_, attempt) = self.attempt_record(0, executor, &plan.task, instant);
+                    attempt.apply_to(&mut exec);
                 }
                 exec
             })

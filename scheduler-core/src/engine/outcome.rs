@@ -3,9 +3,11 @@
 
 use super::{Inner, SchedulerError, SchedulerResult, metrics};
 use crate::dispatch::ExecutionReport;
+use crate::dispatch::ReportSink;
 use crate::domain::*;
 use crate::store::StoreError;
-use chrono::Duration;
+use async_trait::async_trait;
+use std::sync::Weak;
 
 use ExecutionStatus::{Failed, Pending, Running, Success};
 
@@ -43,25 +45,17 @@ impl Inner {
         report: ExecutionReport,
     ) -> SchedulerResult<Execution> {
         let now = self.now();
-        let guard = transition::report_guard(exec);
         if exec.status == Pending && exec.dispatched_at.is_none() {
             return Err(StoreError::Conflict(format!("execution {} has no attempt in flight", exec.id)).into());
         }
         match report.status {
             Running => {
-                let mut change = ExecutionChange {
-                    status: Some(Running),
-                    append_log: report.logs,
-                    ..ExecutionChange::default()
+                let timeout = match (exec.status, task) {
+                    (Pending, Some(t)) => t.timeout_seconds,
+                    (Pending, None) => self.store.get_task(&exec.task_id).await?.timeout_seconds,
+                    _ => 0,
                 };
-                if exec.status == Pending {
-                    let timeout = match task {
-                        Some(t) => t.timeout_seconds,
-                        None => self.store.get_task(&exec.task_id).await?.timeout_seconds,
-                    };
-                    change.start_time = Some(Some(now));
-                    change.timeout_at = Some(Some(now + Duration::seconds(timeout.into())));
-                }
+                let (guard, change) = transition::progress(exec, report.logs, now, timeout);
                 Ok(self.store.update_execution(&exec.id, &guard, &change).await?)
             }
             Success => {
@@ -72,10 +66,7 @@ impl Inner {
             }
             Failed => {
                 if report.result.is_some() {
-                    let change = ExecutionChange {
-                        result: Some(report.result),
-                        ..ExecutionChange::default()
-                    };
+                    let (guard, change) = transition::failure_result(exec, report.result);
                     self.store.update_execution(&exec.id, &guard, &change).await?;
                 }
                 let reason = format!(
@@ -91,6 +82,41 @@ impl Inner {
                 format!("must be running, success or failed (got {})", other.as_str()),
             )
             .into()),
+        }
+    }
+}
+
+/// Hands in-process reports back to the engine.
+pub(crate) struct EngineSink(pub(crate) Weak<Inner>);
+
+/// How long an in-process report is retried while the store is unavailable.
+const REPORT_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+#[async_trait]
+impl ReportSink for EngineSink {
+    /// Applies a handler's report; while the store is unavailable, retries
+    /// with backoff (like an HTTP executor retries its callback), so a result
+    /// is not lost to a database outage.
+    async fn report(&self, execution_id: &ExecutionId, token: &str, report: ExecutionReport) {
+        let mut delay = std::time::Duration::from_millis(100);
+        let started = tokio::time::Instant::now();
+        loop {
+            let Some(inner) = self.0.upgrade() else { return };
+            match inner.report(execution_id, token, report.clone()).await {
+                Err(SchedulerError::Store(StoreError::Unavailable(e)))
+                    if started.elapsed() < REPORT_RETRY_FOR && !inner.shutdown.is_cancelled() =>
+                {
+                    tracing::warn!(execution_id = %execution_id, error = %e, ?delay, "report not recorded yet; retrying");
+                    drop(inner);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::debug!(execution_id = %execution_id, error = %e, "in-process report not applied");
+                    return;
+                }
+                Ok(_) => return,
+            }
         }
     }
 }

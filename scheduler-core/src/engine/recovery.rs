@@ -6,8 +6,6 @@ use super::Inner;
 use crate::domain::*;
 use chrono::{DateTime, Utc};
 
-use ExecutionStatus::{Pending, Running};
-
 impl Inner {
     /// On becoming leader: attempts sent by a previous leader with no answer
     /// recorded are treated as running on their executor (never re-sent);
@@ -22,18 +20,7 @@ impl Inner {
                     .into_iter()
                     .filter(|e| e.dispatched_at.is_some_and(|d| d < leading_since))
                 {
-                    let change = ExecutionChange {
-                        status: Some(Running),
-                        start_time: Some(e.dispatched_at),
-                        append_log: Some(format!(
-                            "attempt {} outcome unknown after a leader change; treated as running",
-                            e.retry_count
-                        )),
-                        ..ExecutionChange::default()
-                    };
-                    let guard = ExecutionGuard::status_in(&[Pending])
-                        .attempt(e.retry_count)
-                        .dispatched(true);
+                    let (guard, change) = transition::presumed_running(&e);
                     let _ = self.store.update_execution(&e.id, &guard, &change).await;
                 }
             }

@@ -20,14 +20,7 @@ impl Inner {
         if exec.status.is_final() {
             return Err(StoreError::Conflict(format!("execution {id} is already {}", exec.status.as_str())).into());
         }
-        let change = ExecutionChange {
-            status: Some(Cancelled),
-            end_time: Some(Some(self.now())),
-            timeout_at: Some(None),
-            append_log: Some("stopped by request".to_owned()),
-            ..ExecutionChange::default()
-        };
-        let guard = ExecutionGuard::status_in(&[Pending, Running]);
+        let (guard, change) = transition::stopped(self.now());
         let updated = self.store.update_execution(id, &guard, &change).await?;
         metrics::finished(Cancelled);
         tracing::info!(execution_id = %id, "execution stopped");
