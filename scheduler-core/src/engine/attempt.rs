@@ -203,10 +203,7 @@ impl Inner {
         let e = &a.execution;
         if let Err(err) = self.hand_back(&e.id, e.retry_count, e.scheduled_time).await {
             tracing::warn!(execution_id = %e.id, error = %err, "cannot hand back a prepared attempt yet");
-            self.unsent
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((e.id.clone(), e.retry_count));
+            self.book.note_unsent([(e.id.clone(), e.retry_count)]);
         }
     }
 

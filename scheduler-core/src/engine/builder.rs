@@ -18,7 +18,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Inner, RecentChanges, Scheduler, SchedulerConfig, outcome::EngineSink, writer};
+use super::{Inner, Scheduler, SchedulerConfig, outcome::EngineSink, writer};
 
 /// Builds a [`Scheduler`]. Every part has a default: the memory store, the
 /// system clock, a single always-leading instance, and the in-process
@@ -131,11 +131,8 @@ impl SchedulerBuilder {
             hostname,
             started_at,
             timer_tx,
-            recent_changes: Mutex::new(RecentChanges::default()),
-            stopped_early: Mutex::new(std::collections::HashMap::new()),
-            stopped_early_len: std::sync::atomic::AtomicUsize::new(0),
+            book: Default::default(),
             ready: tokio::sync::watch::Sender::new(false),
-            unsent: Mutex::new(Vec::new()),
             timer_rx: Mutex::new(Some(timer_rx)),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),

@@ -9,7 +9,7 @@ use crate::domain::*;
 use crate::mode::{FireDecision, ModeContext};
 use crate::store::ClaimOutcome;
 use crate::store::StoreError;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -220,7 +220,7 @@ impl Inner {
         // coarser than the time a few starts take.
         let mut now = self.now();
         for (i, a) in prepared.iter_mut().enumerate() {
-            if self.stopped_before_sent(&a.execution.id) {
+            if self.book.stopped_before_sent(&a.execution.id) {
                 tracing::info!(execution_id = %a.execution.id, "stopped before its instant: not sent");
                 a.stopped = true;
                 continue;
@@ -239,19 +239,7 @@ impl Inner {
     /// deleted or rescheduled in the meantime do not go: they are cancelled
     /// with a log line saying why.
     pub(super) async fn drop_changed(&self, prepared: Vec<Attempt>, since: DateTime<Utc>) -> Vec<Attempt> {
-        let changed: Vec<TaskId> = {
-            let mut recent = self.recent_changes.lock().unwrap_or_else(|p| p.into_inner());
-            if recent.last.is_none_or(|last| last < since) {
-                return prepared;
-            }
-            let horizon = since - Duration::seconds(60);
-            recent.by_task.retain(|_, at| *at >= horizon);
-            prepared
-                .iter()
-                .filter(|a| recent.by_task.get(&a.task.id).is_some_and(|at| *at >= since))
-                .map(|a| a.task.id.clone())
-                .collect()
-        };
+        let changed = self.book.changed_since(since, prepared.iter().map(|a| &a.task.id));
         if changed.is_empty() {
             return prepared;
         }
@@ -339,14 +327,12 @@ impl Inner {
                 // was never sent: hand those back once the store answers.
                 metrics::dropped_n("store_error", execs.len() as u64);
                 tracing::warn!(fires = execs.len(), %instant, error = %e, "cannot claim fires; will reload from the store");
-                let mut unsent = self.unsent.lock().unwrap_or_else(|p| p.into_inner());
-                unsent.extend(
+                self.book.note_unsent(
                     execs
                         .iter()
                         .filter(|e| e.dispatched_at.is_some())
                         .map(|e| (e.id.clone(), e.retry_count)),
                 );
-                drop(unsent);
                 let _ = self.timer_tx.send(TimerMsg::Reload);
                 return Vec::new();
             }

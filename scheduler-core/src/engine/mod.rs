@@ -18,6 +18,7 @@
 
 mod attempt;
 mod background;
+mod book;
 mod builder;
 mod config;
 mod fire;
@@ -112,19 +113,9 @@ pub(crate) struct Inner {
     pub(crate) hostname: String,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) timer_tx: mpsc::UnboundedSender<TimerMsg>,
-    /// Tasks this instance changed recently, and when: a fire prepared before
-    /// such a change is re-checked at its instant.
-    pub(crate) recent_changes: Mutex<RecentChanges>,
-    /// Executions stopped through this instance while their attempt was
-    /// recorded but maybe not sent (a fire prepared for its instant), and
-    /// when: a prepared fire found here is not sent.
-    pub(crate) stopped_early: Mutex<std::collections::HashMap<ExecutionId, DateTime<Utc>>>,
-    /// How many entries `stopped_early` has: the instant reads this, not the map.
-    pub(crate) stopped_early_len: std::sync::atomic::AtomicUsize,
-    /// Attempts this instance recorded as sent but never sent (it lost
-    /// leadership before their instant and could not hand them back): handed
-    /// back when it leads again, instead of waiting for their timeout.
-    pub(crate) unsent: Mutex<Vec<(ExecutionId, u32)>>,
+    /// What this instance changed, stopped or could not hand back while
+    /// fires were prepared ahead of their instant (see `book`).
+    pub(crate) book: book::FireBook,
     /// True once this instance leads and its timer has loaded the tasks.
     pub(crate) ready: tokio::sync::watch::Sender<bool>,
     pub(crate) timer_rx: Mutex<Option<mpsc::UnboundedReceiver<TimerMsg>>>,
@@ -161,12 +152,4 @@ impl Inner {
     pub(crate) fn arc(&self) -> Option<Arc<Inner>> {
         self.me.upgrade()
     }
-}
-
-/// Tasks this instance changed, and when; `last` answers "anything since?"
-/// without a scan.
-#[derive(Default)]
-pub(crate) struct RecentChanges {
-    pub(crate) by_task: std::collections::HashMap<TaskId, DateTime<Utc>>,
-    pub(crate) last: Option<DateTime<Utc>>,
 }

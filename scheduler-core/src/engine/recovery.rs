@@ -30,9 +30,9 @@ impl Inner {
     }
 
     /// Hands back the attempts this instance recorded but never sent (see
-    /// `Inner::unsent`); those the store refuses now stay for the next try.
+    /// `FireBook::note_unsent`); those the store refuses now stay for the next try.
     pub(crate) async fn hand_back_unsent(&self) {
-        let unsent = std::mem::take(&mut *self.unsent.lock().unwrap_or_else(|p| p.into_inner()));
+        let unsent = self.book.take_unsent();
         if unsent.is_empty() {
             return;
         }
@@ -43,6 +43,6 @@ impl Inner {
                 left.push((id, retry_count));
             }
         }
-        self.unsent.lock().unwrap_or_else(|p| p.into_inner()).extend(left);
+        self.book.note_unsent(left);
     }
 }

@@ -477,11 +477,7 @@ impl Inner {
 
     /// Tells this instance's timer about a changed task.
     fn notify(&self, task: &Task) {
-        let now = self.now();
-        let mut recent = self.recent_changes.lock().unwrap_or_else(|p| p.into_inner());
-        recent.by_task.insert(task.id.clone(), now);
-        recent.last = recent.last.max(Some(now));
-        drop(recent);
+        self.book.note_change(&task.id, self.now());
         let _ = self.timer_tx.send(TimerMsg::Upsert(Arc::new(task.clone())));
     }
 }

@@ -4,12 +4,6 @@
 use super::{Inner, SchedulerResult, metrics};
 use crate::domain::*;
 use crate::store::StoreError;
-use chrono::Duration;
-use std::sync::atomic::Ordering;
-
-/// How long a stop of a maybe-unsent attempt is remembered for the instant
-/// that would send it (far longer than `fire_ahead`).
-const STOPPED_EARLY_KEPT: Duration = Duration::seconds(60);
 
 use ExecutionStatus::{Cancelled, Pending, Running, Timeout};
 
@@ -26,28 +20,12 @@ impl Inner {
         tracing::info!(execution_id = %id, "execution stopped");
         if exec.status == Pending && exec.dispatched_at.is_some() {
             // Possibly a fire prepared for its instant: it must not go.
-            let now = self.now();
-            let mut early = self.stopped_early.lock().unwrap_or_else(|p| p.into_inner());
-            early.retain(|_, at| *at >= now - STOPPED_EARLY_KEPT);
-            early.insert(id.clone(), now);
-            self.stopped_early_len.store(early.len(), Ordering::Relaxed);
+            self.book.note_stop(id, self.now());
         }
         if exec.dispatched_at.is_some() || exec.status == Running {
             self.stop_on_executor(&exec).await;
         }
         Ok(updated)
-    }
-
-    /// Whether `id` was stopped through this instance before its prepared
-    /// attempt was sent (and forgets it).
-    pub(super) fn stopped_before_sent(&self, id: &ExecutionId) -> bool {
-        if self.stopped_early_len.load(Ordering::Relaxed) == 0 {
-            return false;
-        }
-        let mut early = self.stopped_early.lock().unwrap_or_else(|p| p.into_inner());
-        let found = early.remove(id).is_some();
-        self.stopped_early_len.store(early.len(), Ordering::Relaxed);
-        found
     }
 
     /// Best-effort stop request to the executor of an execution.
