@@ -136,6 +136,23 @@ async fn raw_loop(
     Ok(rows)
 }
 
+/// Runs one caller per task group for `seconds`, each counting what it
+/// wrote; answers the total per second.
+async fn per_second<F, Fut>(seconds: u64, groups: impl Iterator<Item = Vec<TaskId>>, caller: F) -> Result<f64, BoxError>
+where
+    F: Fn(Vec<TaskId>, Instant) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, BoxError>> + Send + 'static,
+{
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let handles: Vec<_> = groups.map(|tasks| tokio::spawn(caller(tasks, until))).collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
 async fn run() -> Result<(), BoxError> {
     let server = std::env::var("SCHEDULER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
     let seconds: u64 = std::env::var("BENCH_SECONDS")
@@ -180,44 +197,21 @@ async fn run() -> Result<(), BoxError> {
         for (phase, callers) in CALLERS.into_iter().enumerate() {
             // Each phase fires instants of its own.
             let first = phase as i64 * 1_000_000;
-            let until = Instant::now() + Duration::from_secs(seconds);
-            let fires = Arc::new(AtomicU64::new(0));
-            let mut handles = Vec::new();
-            for tasks in groups.iter().take(callers).cloned() {
-                let (store, executor, fires) = (store.clone(), executor.id.clone(), fires.clone());
-                handles.push(tokio::spawn(async move {
-                    let n = fire_loop(&store, tasks, executor, first, until).await?;
-                    fires.fetch_add(n, Ordering::Relaxed);
-                    Ok::<_, BoxError>(())
-                }));
-            }
-            let started = Instant::now();
-            for h in handles {
-                h.await??;
-            }
-            let fires_per_s = fires.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            let fires_per_s = per_second(seconds, groups.iter().take(callers).cloned(), |tasks, until| {
+                let (store, executor) = (store.clone(), executor.id.clone());
+                async move { fire_loop(&store, tasks, executor, first, until).await }
+            })
+            .await?;
             eprintln!(
                 "  callers={callers}: {} ms in claims, {} ms in finals",
                 CLAIM_US.swap(0, Ordering::Relaxed) / 1000,
                 FINAL_US.swap(0, Ordering::Relaxed) / 1000
             );
-
-            let until = Instant::now() + Duration::from_secs(seconds);
-            let rows = Arc::new(AtomicU64::new(0));
-            let mut handles = Vec::new();
-            for tasks in groups.iter().take(callers).cloned() {
-                let (url, executor, rows) = (url.clone(), executor.id.clone(), rows.clone());
-                handles.push(tokio::spawn(async move {
-                    let n = raw_loop(url, tasks, executor, first, until).await?;
-                    rows.fetch_add(n, Ordering::Relaxed);
-                    Ok::<_, BoxError>(())
-                }));
-            }
-            let started = Instant::now();
-            for h in handles {
-                h.await??;
-            }
-            let raw_per_s = rows.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            let raw_per_s = per_second(seconds, groups.iter().take(callers).cloned(), |tasks, until| {
+                let (url, executor) = (url.clone(), executor.id.clone());
+                async move { raw_loop(url, tasks, executor, first, until).await }
+            })
+            .await?;
             println!(
                 "mysql_throughput callers={callers} block={BLOCK} fires_per_s={fires_per_s:.0} raw_insert_rows_per_s={raw_per_s:.0} ratio={:.2}",
                 fires_per_s / raw_per_s

@@ -180,12 +180,7 @@ impl HttpDispatcher {
     /// Sends `token` as `X-Scheduler-Token` with every request. A token that
     /// cannot be a header value (checked by the configuration) is ignored.
     pub fn with_access_token(mut self, token: Option<&str>) -> Self {
-        self.access_token = token
-            .and_then(|t| reqwest::header::HeaderValue::from_str(t).ok())
-            .map(|mut v| {
-                v.set_sensitive(true);
-                v
-            });
+        self.access_token = token_header(token);
         self
     }
 
@@ -214,6 +209,18 @@ impl HttpDispatcher {
     pub fn callback_url(&self, id: &ExecutionId) -> String {
         format!("{}/api/v1/executions/{id}/callback", self.callback_base)
     }
+}
+
+/// The `X-Scheduler-Token` value of `token`, marked sensitive (kept out of
+/// logs). A token that cannot be a header value (checked by the
+/// configuration) gives none.
+pub(crate) fn token_header(token: Option<&str>) -> Option<reqwest::header::HeaderValue> {
+    token
+        .and_then(|t| reqwest::header::HeaderValue::from_str(t).ok())
+        .map(|mut v| {
+            v.set_sensitive(true);
+            v
+        })
 }
 
 /// Adds `X-Scheduler-Token` when a token is configured.

@@ -4,7 +4,7 @@
 //! flight at once; the wait for a slot counts towards the probe's timeout.
 
 use crate::deny_networks::DenyNetworks;
-use crate::http_dispatch::{describe, status_line, with_token};
+use crate::http_dispatch::{describe, status_line, token_header, with_token};
 use async_trait::async_trait;
 use scheduler_core::{Executor, HealthProbe, ProbeResult};
 use std::sync::Arc;
@@ -53,12 +53,7 @@ impl HttpProbe {
 
     /// Sends `token` as `X-Scheduler-Token` with every probe.
     pub fn with_access_token(mut self, token: Option<&str>) -> Self {
-        self.access_token = token
-            .and_then(|t| reqwest::header::HeaderValue::from_str(t).ok())
-            .map(|mut v| {
-                v.set_sensitive(true);
-                v
-            });
+        self.access_token = token_header(token);
         self
     }
 }
