@@ -287,7 +287,7 @@ impl Inner {
         let mut candidates = match self.store.dispatch_candidates_of(&ids).await {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read dispatch candidates; claiming fires one by one");
+                tracing::warn!(error = %e, "cannot read dispatch candidates; each fire picks its executor after its claim");
                 Default::default()
             }
         };
