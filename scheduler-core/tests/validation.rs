@@ -109,6 +109,8 @@ fn task_name_is_1_to_255_characters_not_bytes() {
     refused(create(new_task(&"a".repeat(256))), "name");
     refused(create(new_task("")), "name");
     refused(create(new_task("   ")), "name");
+    // Separators that regular expressions count as space are blank too.
+    refused(create(new_task("\u{1c}\u{1f} \u{3000}")), "name");
 }
 
 #[test]

@@ -871,18 +871,14 @@ pub struct RegisterExecutorRequest {
     /// an executor-scoped token, it must be the token's subject.
     #[schema(min_length = 1, max_length = 255)]
     pub instance_id: String,
-    /// Absolute http(s) URL without user info, query or fragment.
-    #[schema(
-        example = "http://10.0.0.5:9000",
-        max_length = 2048,
-        pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$"
-    )]
+    /// Absolute http(s) URL (a host name or an IP address, optional port
+    /// and path) without user info, query or fragment. URL syntax is checked
+    /// by the server, not by this document.
+    #[schema(example = "http://10.0.0.5:9000", max_length = 2048)]
     pub base_url: String,
-    /// Absolute http(s) URL without user info, query or fragment; default `{base_url}/health`.
-    #[schema(
-        max_length = 2048,
-        pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$"
-    )]
+    /// Absolute http(s) URL without user info, query or fragment (checked by
+    /// the server); default `{base_url}/health`.
+    #[schema(max_length = 2048)]
     pub health_check_url: Option<String>,
     /// Free-form metadata.
     #[schema(value_type = Option<Object>)]
@@ -908,15 +904,12 @@ pub struct UpdateExecutorRequest {
     /// New name (1..=255 characters, not only spaces).
     #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub name: Option<String>,
-    /// New base URL (http(s), no user info, query or fragment).
-    #[schema(
-        max_length = 2048,
-        pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$"
-    )]
+    /// New base URL (http(s), no user info, query or fragment; checked by the server).
+    #[schema(max_length = 2048)]
     pub base_url: Option<String>,
-    /// New health URL; `null` goes back to `{base_url}/health`.
+    /// New health URL (rules of `base_url`); `null` goes back to `{base_url}/health`.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]?://([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[^?#\\s]*)?$")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     pub health_check_url: Option<Option<String>>,
     /// New metadata; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]

@@ -167,7 +167,7 @@ impl ExecutorPatch {
 
 fn validate_executor(e: &Executor) -> Result<(), ValidationError> {
     check_len("name", &e.name, 1, 255)?;
-    if e.name.trim().is_empty() {
+    if super::validation::is_blank(&e.name) {
         return Err(ValidationError::new("name", "must not be blank"));
     }
     check_len("instance_id", &e.instance_id, 1, 255)?;

@@ -433,7 +433,7 @@ impl TaskPatch {
 fn validate_task(t: &Task) -> Result<Schedule, ValidationError> {
     check_len("id", t.id.as_str(), 1, super::MAX_ID_LEN)?;
     check_len("name", &t.name, 1, 255)?;
-    if t.name.trim().is_empty() {
+    if super::validation::is_blank(&t.name) {
         return Err(ValidationError::new("name", "must not be blank"));
     }
     check_len("cron_expression", &t.cron_expression, 1, 255)?;

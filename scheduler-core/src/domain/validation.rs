@@ -47,6 +47,16 @@ pub(crate) fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result
     u32::try_from(value).map_err(|_| ValidationError::new(field, "out of range"))
 }
 
+/// Whether a name is blank: nothing but white space. White space is
+/// Unicode's, plus the four ASCII separators U+001C..U+001F that most regular
+/// expression engines (and so the OpenAPI document's `\S` pattern, as
+/// clients check it) also count as space.
+pub(crate) fn is_blank(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
 /// Checks that `value` is an absolute `http`/`https` URL with a host and
 /// nothing that would change where a request built from it goes: no user
 /// info (credentials belong in headers, not in a URL that is stored and
