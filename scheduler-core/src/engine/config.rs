@@ -3,7 +3,7 @@
 use crate::domain::HealthThresholds;
 use std::time::Duration;
 
-/// Tunables, with the contract's defaults (CONTRACT §5 `scheduler` and `health_check`).
+/// Tunables, with the defaults of the server's `scheduler` and `health_check` configuration (docs/operations.md).
 #[derive(Clone, Debug)]
 pub struct SchedulerConfig {
     /// How often this instance writes its heartbeat (30 s).

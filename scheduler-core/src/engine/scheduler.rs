@@ -317,7 +317,7 @@ impl Scheduler {
             .map_err(assignment_error)
     }
 
-    /// Statistics of a task (CONTRACT §2).
+    /// Statistics of a task: counts, rates and health score per window (docs/decisions.md, "Tasks").
     pub async fn task_stats(&self, id: &TaskId) -> SchedulerResult<TaskStats> {
         let inner = &self.inner;
         inner.store.get_task(id).await?;
