@@ -33,8 +33,8 @@ mod inprocess;
 pub mod mode;
 pub use balance::{BalanceContext, LoadBalancer};
 pub use engine::{
-    DailyStats, InstanceInfo, Scheduler, SchedulerBuilder, SchedulerConfig, SchedulerError, SchedulerResult,
-    SystemStatus, TaskStats, WindowStats, hostname, metrics,
+    DailyStats, HistoryConfig, InstanceInfo, PurgeReport, ROLLUP_RETENTION, Scheduler, SchedulerBuilder,
+    SchedulerConfig, SchedulerError, SchedulerResult, SystemStatus, TaskStats, WindowStats, hostname, metrics,
 };
 pub use inprocess::{Handler, InProcessDispatcher, JobContext};
 pub use mode::{ExecutionMode, FireDecision, ModeContext};

@@ -10,7 +10,7 @@
 
 use crate::domain::*;
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// What can go wrong in a store. Each variant names a situation, not a library.
@@ -123,6 +123,64 @@ pub struct Paged<T> {
     pub total: u64,
 }
 
+/// `total` is exact up to this many rows; beyond it a list answers this
+/// number and says it is a lower bound (counting further costs a scan).
+pub const TOTAL_CAP: u64 = 10_000;
+
+/// A position in the execution list (newest `scheduled_time` first, ties by
+/// id descending): the last row of a page. The next page starts after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionCursor {
+    /// `scheduled_time` of the last row.
+    pub scheduled_time: DateTime<Utc>,
+    /// Id of the last row.
+    pub id: ExecutionId,
+}
+
+/// Where a list of executions starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListFrom {
+    /// A page number (from 1): skips `(page - 1) × page_size` rows.
+    Page(u32),
+    /// Right after this row: any depth costs what the first page costs.
+    After(ExecutionCursor),
+}
+
+/// One page of executions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutionPage {
+    /// The rows, `logs` and `result` left out (`None`).
+    pub items: Vec<Execution>,
+    /// Rows matching the filter, at most [`TOTAL_CAP`].
+    pub total: u64,
+    /// More than [`TOTAL_CAP`] rows match.
+    pub total_is_lower_bound: bool,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<ExecutionCursor>,
+}
+
+/// The counters of one task and UTC hour of `scheduled_time`, updated in the
+/// write that makes an execution final and kept after the execution is purged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HourlyCounts {
+    /// The first instant of the hour.
+    pub hour: DateTime<Utc>,
+    /// Final executions of that hour (`total` counts them all).
+    pub counts: StatusCounts,
+}
+
+/// The most final executions a store keeps ([`Store::default_max_executions`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExecutionCap {
+    /// What the store suggests: a cap for memory, none for a database.
+    #[default]
+    StoreDefault,
+    /// No cap.
+    Unlimited,
+    /// At most this many; the oldest `scheduled_time` go first.
+    AtMost(u64),
+}
+
 /// Task list filter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskFilter {
@@ -187,10 +245,10 @@ pub struct LbState {
     pub version: u64,
 }
 
-/// Counts of executions by status over a window, plus durations.
+/// Counts of final executions by status, plus durations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatusCounts {
-    /// Every execution in the window.
+    /// Every final execution.
     pub total: u64,
     /// `success`.
     pub success: u64,
@@ -208,19 +266,46 @@ pub struct StatusCounts {
     pub duration_count: u64,
 }
 
-/// Execution counts of one UTC day.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DailyCounts {
-    /// The UTC date.
-    pub date: NaiveDate,
-    /// Every execution scheduled that day.
-    pub total: u64,
-    /// `success`.
-    pub success: u64,
-    /// `failed`.
-    pub failed: u64,
-    /// `timeout`.
-    pub timeout: u64,
+impl StatusCounts {
+    /// Counts one final execution (non-final ones are not counted).
+    pub fn add_final(&mut self, e: &Execution) {
+        self.add_final_parts(e.status, e.start_time, e.end_time);
+    }
+
+    /// [`add_final`](Self::add_final) from the fields it reads.
+    pub fn add_final_parts(
+        &mut self,
+        status: ExecutionStatus,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) {
+        let slot = match status {
+            ExecutionStatus::Success => &mut self.success,
+            ExecutionStatus::Failed => &mut self.failed,
+            ExecutionStatus::Timeout => &mut self.timeout,
+            ExecutionStatus::Skipped => &mut self.skipped,
+            ExecutionStatus::Cancelled => &mut self.cancelled,
+            ExecutionStatus::Pending | ExecutionStatus::Running => return,
+        };
+        *slot += 1;
+        self.total += 1;
+        if let (Some(a), Some(b)) = (start, end) {
+            self.duration_ms_sum += u64::try_from((b - a).num_milliseconds()).unwrap_or(0);
+            self.duration_count += 1;
+        }
+    }
+
+    /// Adds another set of counts.
+    pub fn merge(&mut self, c: &StatusCounts) {
+        self.total += c.total;
+        self.success += c.success;
+        self.failed += c.failed;
+        self.timeout += c.timeout;
+        self.skipped += c.skipped;
+        self.cancelled += c.cancelled;
+        self.duration_ms_sum += c.duration_ms_sum;
+        self.duration_count += c.duration_count;
+    }
 }
 
 /// Counts for `GET /system/status`.
@@ -468,7 +553,7 @@ pub trait Store: Send + Sync + 'static {
                 task_id: Some(t.clone()),
                 ..ExecutionFilter::default()
             };
-            let page = self.list_executions(&filter, Page::new(1, 50)).await?;
+            let page = self.list_executions(&filter, &ListFrom::Page(1), 50).await?;
             if let Some(at) = page
                 .items
                 .iter()
@@ -489,8 +574,14 @@ pub trait Store: Send + Sync + 'static {
     async fn get_execution(&self, id: &ExecutionId) -> StoreResult<Execution>;
 
     /// Executions matching `filter`, newest `scheduled_time` first (ties by id,
-    /// descending), and their total.
-    async fn list_executions(&self, filter: &ExecutionFilter, page: Page) -> StoreResult<Paged<Execution>>;
+    /// descending), at most `page_size` of them from `from`, without `logs`
+    /// and `result`; the total is exact up to [`TOTAL_CAP`].
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        from: &ListFrom,
+        page_size: u32,
+    ) -> StoreResult<ExecutionPage>;
 
     /// Compare-and-set: applies `change` when the stored execution satisfies
     /// `guard` and returns the updated row.
@@ -559,24 +650,36 @@ pub trait Store: Send + Sync + 'static {
         value: &serde_json::Value,
     ) -> StoreResult<()>;
 
-    // ---- statistics --------------------------------------------------------
+    // ---- statistics and history --------------------------------------------
 
-    /// Counts of the task's executions with `from <= scheduled_time <= to`.
-    async fn execution_counts(
+    /// The hourly counters of `task_id` for the hours `from <= hour <= to`
+    /// (both the first instant of an hour), in hour order; hours without a
+    /// final execution are absent.
+    async fn hourly_counts(
         &self,
         task_id: &TaskId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<StatusCounts>;
+    ) -> StoreResult<Vec<HourlyCounts>>;
 
-    /// Per UTC day of `scheduled_time` in `[from, to]`, the days that have
-    /// executions, in date order.
-    async fn daily_counts(
-        &self,
-        task_id: &TaskId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<Vec<DailyCounts>>;
+    /// Deletes at most `limit` final executions with `scheduled_time <
+    /// before`, oldest first, and answers how many went. Non-final
+    /// executions are never deleted; the hourly counters are not touched.
+    /// Each call is short: it must not hold up a fire or a request.
+    async fn purge_executions(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+
+    /// Deletes at most `limit` of the oldest final executions beyond the
+    /// newest `keep`, and answers how many went.
+    async fn purge_excess_executions(&self, keep: u64, limit: u32) -> StoreResult<u64>;
+
+    /// Deletes the hourly counters of hours before `before`.
+    async fn purge_hourly_counts(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// The cap on final executions this store keeps when the configuration
+    /// leaves it to the store ([`ExecutionCap::StoreDefault`]).
+    fn default_max_executions(&self) -> Option<u64> {
+        None
+    }
 
     /// Counts for the system status page.
     async fn system_counts(&self) -> StoreResult<SystemCounts>;

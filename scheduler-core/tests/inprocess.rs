@@ -27,8 +27,16 @@ async fn executions(s: &Scheduler, task: &TaskId) -> Vec<Execution> {
         task_id: Some(task.clone()),
         ..Default::default()
     };
-    let mut v = s.store().list_executions(&f, Page::new(1, 1000)).await.unwrap().items;
-    v.reverse();
+    let listed = s
+        .store()
+        .list_executions(&f, &ListFrom::Page(1), 1000)
+        .await
+        .unwrap()
+        .items;
+    let mut v = Vec::with_capacity(listed.len());
+    for e in listed.iter().rev() {
+        v.push(s.store().get_execution(&e.id).await.unwrap());
+    }
     v
 }
 
@@ -351,7 +359,7 @@ async fn shutdown_in_the_last_milliseconds_of_a_large_instant_sends_nothing() {
     s.shutdown().await;
     assert_eq!(calls.load(Ordering::SeqCst), 0, "handlers started before their instant");
     let f = ExecutionFilter::default();
-    let all = s.store().list_executions(&f, Page::new(1, 1000)).await.unwrap();
+    let all = s.store().list_executions(&f, &ListFrom::Page(1), 1000).await.unwrap();
     assert_eq!(all.total, N as u64);
     assert!(
         all.items

@@ -243,9 +243,16 @@ pub struct ExecutionChange {
 }
 
 impl ExecutionChange {
-    /// Applies the change to `e` in place (the memory store and tests use this;
-    /// SQL stores translate it to an `UPDATE`).
+    /// Applies the change to `e` in place, logs bounded at the default
+    /// `max_log_bytes` (see [`apply_bounded`](Self::apply_bounded)).
     pub fn apply_to(&self, e: &mut Execution) {
+        self.apply_bounded(e, super::logs::DEFAULT_MAX_LOG_BYTES);
+    }
+
+    /// Applies the change to `e` in place, an appended log line kept within
+    /// `max_log_bytes` ([`logs`](super::logs)). The memory store and tests use
+    /// this; SQL stores translate it to an `UPDATE`.
+    pub fn apply_bounded(&self, e: &mut Execution, max_log_bytes: usize) {
         if let Some(v) = self.status {
             e.status = v;
         }
@@ -262,13 +269,7 @@ impl ExecutionChange {
             e.result = v.clone();
         }
         if let Some(line) = &self.append_log {
-            match &mut e.logs {
-                Some(logs) => {
-                    logs.push('\n');
-                    logs.push_str(line);
-                }
-                None => e.logs = Some(line.clone()),
-            }
+            e.logs = Some(super::logs::append_bounded(e.logs.as_deref(), line, max_log_bytes));
         }
         if let Some(v) = self.retry_count {
             e.retry_count = v;

@@ -3,6 +3,7 @@
 mod execution;
 mod executor;
 mod ids;
+pub mod logs;
 mod names;
 mod task;
 pub mod transition;

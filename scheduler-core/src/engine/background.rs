@@ -1,5 +1,6 @@
 //! The loops besides the timer: the sweeper (timeouts, due executions), the
-//! health prober and the instance heartbeat.
+//! health prober, the instance heartbeat and the history purger (its work is
+//! in `history.rs`).
 
 use super::{Inner, metrics};
 use crate::domain::{ExecutionStatus, Executor, SchedulerInstance};
@@ -15,11 +16,13 @@ pub(crate) fn start(inner: &Arc<Inner>) {
     inner.spawn(async move { me.prober().await });
     let me = inner.clone();
     inner.spawn(async move { me.heartbeat().await });
+    let me = inner.clone();
+    inner.spawn(async move { me.purger().await });
 }
 
 impl Inner {
     /// Sleeps `every` on the engine clock; false when shutting down.
-    async fn tick(&self, every: std::time::Duration) -> bool {
+    pub(super) async fn tick(&self, every: std::time::Duration) -> bool {
         let at = self.now() + Duration::from_std(every).unwrap_or(Duration::seconds(1));
         tokio::select! {
             _ = self.shutdown.cancelled() => false,

@@ -1,7 +1,38 @@
 //! [`SchedulerConfig`]: the engine's tunables.
 
 use crate::domain::HealthThresholds;
+use crate::store::ExecutionCap;
 use std::time::Duration;
+
+/// How much history the leader keeps (docs/history.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// Final executions scheduled longer ago than this are deleted (30 days);
+    /// `None` keeps them all.
+    pub retention: Option<Duration>,
+    /// How often the leader purges (1 minute).
+    pub purge_interval: Duration,
+    /// The most final executions kept in all (the store's default: 1 000 000
+    /// on the memory store, no cap on MySQL).
+    pub max_executions: ExecutionCap,
+    /// Rows deleted per store call (1 000): each call is short, and the
+    /// purge yields between calls so fires and requests go first.
+    pub purge_batch: u32,
+}
+
+/// How long the hourly counters behind the statistics are kept.
+pub const ROLLUP_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            retention: Some(Duration::from_secs(30 * 24 * 3600)),
+            purge_interval: Duration::from_secs(60),
+            max_executions: ExecutionCap::StoreDefault,
+            purge_batch: 1_000,
+        }
+    }
+}
 
 /// Tunables, with the defaults of the server's `scheduler` and `health_check` configuration (docs/operations.md).
 #[derive(Clone, Debug)]
@@ -39,6 +70,8 @@ pub struct SchedulerConfig {
     /// `misfire_threshold` their task's misfire policy decides. Bounds the
     /// memory of an overloaded engine.
     pub max_pending_fires: usize,
+    /// Retention of final executions.
+    pub history: HistoryConfig,
 }
 
 impl Default for SchedulerConfig {
@@ -58,6 +91,7 @@ impl Default for SchedulerConfig {
             fire_ahead: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
             max_pending_fires: 50_000,
+            history: HistoryConfig::default(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub const EXECUTORS_HEALTHY: &str = "scheduler_executors_healthy";
 pub const FIRE_BACKLOG: &str = "scheduler_fire_backlog";
 /// Execution writes queued for the next batch.
 pub const WRITE_BACKLOG: &str = "scheduler_write_backlog";
+/// Final executions deleted by retention (label `reason`: `retention`, `max_executions`).
+pub const EXECUTIONS_PURGED: &str = "scheduler_executions_purged_total";
 /// 1 while this instance leads, 0 otherwise.
 pub const LEADER: &str = "scheduler_leader";
 
@@ -70,4 +72,8 @@ pub(crate) fn fire_backlog(n: usize) {
 
 pub(crate) fn write_backlog(n: usize) {
     metrics::gauge!(WRITE_BACKLOG).set(n as f64);
+}
+
+pub(crate) fn purged(reason: &'static str, n: u64) {
+    metrics::counter!(EXECUTIONS_PURGED, "reason" => reason).increment(n);
 }

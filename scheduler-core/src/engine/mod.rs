@@ -22,6 +22,7 @@ mod book;
 mod builder;
 mod config;
 mod fire;
+mod history;
 pub mod metrics;
 mod outcome;
 mod recovery;
@@ -32,9 +33,10 @@ mod timer;
 mod writer;
 
 pub use builder::{SchedulerBuilder, hostname};
-pub use config::SchedulerConfig;
+pub use config::{HistoryConfig, ROLLUP_RETENTION, SchedulerConfig};
+pub use history::PurgeReport;
 pub use scheduler::Scheduler;
-pub use stats::{DailyStats, TaskStats, WindowStats};
+pub use stats::{DailyStats, TaskStats, WindowStats, hour_of};
 
 use crate::balance::BalancerRegistry;
 use crate::clock::Clock;

@@ -322,22 +322,17 @@ impl Scheduler {
         let inner = &self.inner;
         inner.store.get_task(id).await?;
         let now = inner.now();
-        let [d1, d7, d90] = stats::window_starts(now);
-        let s = &inner.store;
-        let (c1, c7, c90, days) = tokio::try_join!(
-            s.execution_counts(id, d1, now),
-            s.execution_counts(id, d7, now),
-            s.execution_counts(id, d90, now),
-            s.daily_counts(id, stats::trend_start(now), now),
-        )?;
-        let last_7d = WindowStats::from_counts(&c7);
-        Ok(TaskStats {
-            last_24h: WindowStats::from_counts(&c1),
-            health_score: last_7d.health_score(),
-            last_7d,
-            last_90d: WindowStats::from_counts(&c90),
-            daily: stats::daily_rows(now, &days),
-        })
+        let (first, current) = stats::hours_read(now);
+        let hours = inner.store.hourly_counts(id, first, current).await?;
+        Ok(stats::from_hours(now, &hours))
+    }
+
+    /// Runs one history purge pass now (the leader runs one every
+    /// `history.purge_interval`): final executions past the retention, then
+    /// those beyond `max_executions`, then hourly counters older than 400
+    /// days. On a started scheduler only the leader purges.
+    pub async fn purge_history(&self) -> SchedulerResult<PurgeReport> {
+        Ok(self.inner.purge_history().await?)
     }
 
     // ---- executors ----------------------------------------------------------

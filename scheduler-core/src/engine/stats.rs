@@ -1,13 +1,15 @@
-//! Per-task statistics (CONTRACT §2 "Statistics"), computed from the store's counts.
+//! Per-task statistics (docs/history.md, "Statistics"), computed from the
+//! store's hourly counters: windows are whole UTC hours, so they survive the
+//! purge of the executions they count.
 
-use crate::store::{DailyCounts, StatusCounts};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use crate::store::{HourlyCounts, StatusCounts};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use serde::Serialize;
 
-/// Figures of one window (24h, 7d or 90d, by `scheduled_time`).
+/// Figures of one window (24h, 7d or 90d of whole UTC hours of `scheduled_time`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WindowStats {
-    /// Every execution.
+    /// Every final execution.
     pub total: u64,
     /// `success`.
     pub success: u64,
@@ -58,7 +60,7 @@ impl WindowStats {
 pub struct DailyStats {
     /// The UTC date (`YYYY-MM-DD`).
     pub date: NaiveDate,
-    /// Every execution scheduled that day.
+    /// Every final execution scheduled that day.
     pub total: u64,
     /// `success`.
     pub success: u64,
@@ -91,38 +93,60 @@ pub struct TaskStats {
 /// Number of days in the daily trend.
 pub const TREND_DAYS: i64 = 30;
 
-/// The windows' bounds relative to `now`: `(from, now)` for 24h, 7d, 90d.
-pub(crate) fn window_starts(now: DateTime<Utc>) -> [DateTime<Utc>; 3] {
-    [
-        now - Duration::hours(24),
-        now - Duration::days(7),
-        now - Duration::days(90),
-    ]
+/// Hours in the windows 24h, 7d and 90d (the current hour included).
+pub const WINDOW_HOURS: [i64; 3] = [24, 24 * 7, 24 * 90];
+
+/// The first instant of the hour `now` is in.
+pub fn hour_of(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.duration_trunc(Duration::hours(1)).unwrap_or(now)
 }
 
-/// The first instant of the trend (midnight UTC, 29 days before today).
-pub(crate) fn trend_start(now: DateTime<Utc>) -> DateTime<Utc> {
+/// The hours the statistics read at `now`: `(first, current)`.
+pub(crate) fn hours_read(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let current = hour_of(now);
+    (current - Duration::hours(WINDOW_HOURS[2] - 1), current)
+}
+
+/// The statistics at `now` from the task's hourly counters.
+pub(crate) fn from_hours(now: DateTime<Utc>, hours: &[HourlyCounts]) -> TaskStats {
+    let current = hour_of(now);
+    let window = |n: i64| {
+        let first = current - Duration::hours(n - 1);
+        let mut sum = StatusCounts::default();
+        for h in hours.iter().filter(|h| h.hour >= first && h.hour <= current) {
+            sum.merge(&h.counts);
+        }
+        WindowStats::from_counts(&sum)
+    };
+    let last_7d = window(WINDOW_HOURS[1]);
+    TaskStats {
+        last_24h: window(WINDOW_HOURS[0]),
+        health_score: last_7d.health_score(),
+        last_7d,
+        last_90d: window(WINDOW_HOURS[2]),
+        daily: daily_rows(now, hours),
+    }
+}
+
+/// The 30-day trend, one row per UTC day (today and the 29 before), oldest
+/// first, days without executions included.
+fn daily_rows(now: DateTime<Utc>, hours: &[HourlyCounts]) -> Vec<DailyStats> {
     let first = now.date_naive() - Duration::days(TREND_DAYS - 1);
-    first.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-}
-
-/// Fills the 30-day trend, one row per day, from the days the store returned.
-pub(crate) fn daily_rows(now: DateTime<Utc>, days: &[DailyCounts]) -> Vec<DailyStats> {
-    let first = trend_start(now).date_naive();
     (0..TREND_DAYS)
         .map(|i| {
             let date = first + Duration::days(i);
-            let d = days.iter().find(|d| d.date == date);
-            let (total, success, failed, timeout) =
-                d.map_or((0, 0, 0, 0), |d| (d.total, d.success, d.failed, d.timeout));
-            let finished = success + failed + timeout;
+            let mut c = StatusCounts::default();
+            for h in hours.iter().filter(|h| h.hour.date_naive() == date) {
+                c.merge(&h.counts);
+            }
+            let finished = c.success + c.failed + c.timeout;
             DailyStats {
                 date,
-                total,
-                success,
-                failed,
-                timeout,
-                success_rate: (finished > 0).then(|| success as f64 / finished as f64),
+                total: c.total,
+                success: c.success,
+                failed: c.failed,
+                timeout: c.timeout,
+                success_rate: (finished > 0).then(|| c.success as f64 / finished as f64),
             }
         })
         .collect()
@@ -168,5 +192,38 @@ mod tests {
         assert_eq!(rows.len(), 30);
         assert_eq!(rows[0].date.to_string(), "2026-10-26");
         assert_eq!(rows[29].date.to_string(), "2026-11-24");
+    }
+
+    #[test]
+    fn windows_are_whole_hours_ending_with_the_current_one() {
+        let now = "2026-11-24T10:59:59.999Z".parse::<DateTime<Utc>>().unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let one = |hour: &str, success: u64| HourlyCounts {
+            hour: at(hour),
+            counts: StatusCounts {
+                total: success,
+                success,
+                ..StatusCounts::default()
+            },
+        };
+        let hours = [
+            one("2026-08-26T11:00:00Z", 1000), // 2 160 hours back: in 90d
+            one("2026-08-26T10:00:00Z", 5000), // one hour more: outside
+            one("2026-11-17T11:00:00Z", 100),  // 168 hours back: in 7d
+            one("2026-11-17T10:00:00Z", 500),  // outside 7d
+            one("2026-11-23T11:00:00Z", 10),   // 24 hours back: in 24h
+            one("2026-11-23T10:00:00Z", 50),   // outside 24h
+            one("2026-11-24T10:00:00Z", 1),    // the current hour
+        ];
+        let s = from_hours(now, &hours);
+        assert_eq!(s.last_24h.success, 11);
+        assert_eq!(s.last_7d.success, 161);
+        assert_eq!(s.last_90d.success, 1661);
+        assert_eq!(s.daily[29].total, 1);
+        assert_eq!(s.daily[28].total, 60);
+        assert_eq!(
+            hours_read(now),
+            (at("2026-08-26T11:00:00Z"), at("2026-11-24T10:00:00Z"))
+        );
     }
 }

@@ -9,23 +9,36 @@
 use crate::domain::*;
 use crate::store::*;
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use state::{Indexed, State};
-use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 mod state;
 
 /// An in-memory [`Store`]; nothing survives the process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store keeping logs within the default `max_log_bytes`.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_log_bytes(logs::DEFAULT_MAX_LOG_BYTES)
+    }
+
+    /// An empty store keeping each execution's logs within `max_log_bytes`
+    /// ([`logs`](crate::domain::logs)).
+    pub fn with_max_log_bytes(max_log_bytes: usize) -> Self {
+        Self {
+            state: Mutex::new(State::new(max_log_bytes)),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -33,6 +46,45 @@ impl MemoryStore {
         // a way later calls would misread worse than losing the store, and
         // poisoning would turn one bug into every call failing: keep going.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The default cap on final executions kept in memory.
+pub const DEFAULT_MAX_EXECUTIONS: u64 = 1_000_000;
+
+/// One page of executions: `matching` counted up to [`TOTAL_CAP`] (plus
+/// one, to know it is exceeded), `page_rows` (already past a cursor) skipped
+/// by `skip` and cloned without logs and result, one row more read to know
+/// whether a next page exists.
+fn execution_page<'a>(
+    matching: impl Iterator<Item = &'a Execution>,
+    page_rows: impl Iterator<Item = &'a Execution>,
+    skip: u64,
+    page_size: u32,
+) -> ExecutionPage {
+    let total = matching.take(TOTAL_CAP as usize + 1).count() as u64;
+    let mut rows = page_rows.skip(usize::try_from(skip).unwrap_or(usize::MAX));
+    let items: Vec<Execution> = rows
+        .by_ref()
+        .take(page_size as usize)
+        .map(|e| Execution {
+            logs: None,
+            result: None,
+            ..e.clone()
+        })
+        .collect();
+    let next = match rows.next() {
+        Some(_) => items.last().map(|e| ExecutionCursor {
+            scheduled_time: e.scheduled_time,
+            id: e.id.clone(),
+        }),
+        None => None,
+    };
+    ExecutionPage {
+        items,
+        total: total.min(TOTAL_CAP),
+        total_is_lower_bound: total > TOTAL_CAP,
+        next,
     }
 }
 
@@ -367,7 +419,12 @@ impl Store for MemoryStore {
             .ok_or_else(|| StoreError::execution_not_found(id))
     }
 
-    async fn list_executions(&self, filter: &ExecutionFilter, page: Page) -> StoreResult<Paged<Execution>> {
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        from: &ListFrom,
+        page_size: u32,
+    ) -> StoreResult<ExecutionPage> {
         let s = self.lock();
         let keep = |e: &Execution| {
             filter.task_id.as_ref().is_none_or(|t| &e.task_id == t)
@@ -378,6 +435,15 @@ impl Store for MemoryStore {
                 && filter.status.is_none_or(|st| e.status == st)
                 && filter.from.is_none_or(|f| e.scheduled_time >= f)
                 && filter.to.is_none_or(|t| e.scheduled_time <= t)
+        };
+        let (skip, after) = match from {
+            ListFrom::Page(p) => (u64::from(p.saturating_sub(1)) * u64::from(page_size), None),
+            ListFrom::After(c) => (0, Some((c.scheduled_time, c.id.clone()))),
+        };
+        let before_cursor = |e: &&Execution| {
+            after
+                .as_ref()
+                .is_none_or(|(t, id)| (e.scheduled_time, &e.id) < (*t, id))
         };
         // Walk the most selective index, newest first.
         if let Some(x) = &filter.executor_id {
@@ -390,27 +456,27 @@ impl Store for MemoryStore {
                 .filter(|e| keep(e))
                 .collect();
             rows.sort_by(|a, b| (b.scheduled_time, &b.id).cmp(&(a.scheduled_time, &a.id)));
-            return Ok(page_of(rows.into_iter(), page));
+            let page = rows.iter().copied().filter(before_cursor);
+            return Ok(execution_page(rows.iter().copied(), page, skip, page_size));
         }
+        let empty = Default::default();
         let index = match &filter.task_id {
-            Some(t) => match s.by_task.get(t) {
-                Some(ix) => ix,
-                None => {
-                    return Ok(Paged {
-                        items: vec![],
-                        total: 0,
-                    });
-                }
-            },
+            Some(t) => s.by_task.get(t).unwrap_or(&empty),
             None => &s.by_time,
         };
         let lo = (filter.from.unwrap_or(DateTime::<Utc>::MIN_UTC), ExecutionId::new(""));
-        let rows = index
-            .range(lo..)
-            .rev()
-            .filter_map(|(_, id)| s.executions.get(id).map(|e| &**e))
-            .filter(|e| keep(e));
-        Ok(page_of(rows, page))
+        let rows = |hi: Option<&(DateTime<Utc>, ExecutionId)>| {
+            let range = match hi {
+                Some(hi) if *hi <= lo => index.range(lo.clone()..lo.clone()),
+                Some(hi) => index.range(lo.clone()..hi.clone()),
+                None => index.range(lo.clone()..),
+            };
+            range
+                .rev()
+                .filter_map(|(_, id)| s.executions.get(id).map(|e| &**e))
+                .filter(|e| keep(e))
+        };
+        Ok(execution_page(rows(None), rows(after.as_ref()), skip, page_size))
     }
 
     async fn update_execution(
@@ -484,76 +550,74 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn execution_counts(
+    async fn hourly_counts(
         &self,
         task_id: &TaskId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<StatusCounts> {
+    ) -> StoreResult<Vec<HourlyCounts>> {
         let s = self.lock();
-        let mut c = StatusCounts::default();
         if from > to {
-            return Ok(c);
+            return Ok(vec![]);
         }
-        let Some(ix) = s.by_task.get(task_id) else { return Ok(c) };
-        let lo = (from, ExecutionId::new(""));
-        for (t, id) in ix.range(lo..) {
-            if *t > to {
-                break;
-            }
-            let Some(e) = s.executions.get(id) else { continue };
-            c.total += 1;
-            match e.status {
-                ExecutionStatus::Success => c.success += 1,
-                ExecutionStatus::Failed => c.failed += 1,
-                ExecutionStatus::Timeout => c.timeout += 1,
-                ExecutionStatus::Skipped => c.skipped += 1,
-                ExecutionStatus::Cancelled => c.cancelled += 1,
-                ExecutionStatus::Pending | ExecutionStatus::Running => {}
-            }
-            if e.status.is_final()
-                && let (Some(a), Some(b)) = (e.start_time, e.end_time)
-            {
-                c.duration_ms_sum += u64::try_from((b - a).num_milliseconds()).unwrap_or(0);
-                c.duration_count += 1;
-            }
-        }
-        Ok(c)
+        Ok(s.hourly
+            .get(task_id)
+            .into_iter()
+            .flat_map(|hours| hours.range(from..=to))
+            .map(|(hour, counts)| HourlyCounts {
+                hour: *hour,
+                counts: *counts,
+            })
+            .collect())
     }
 
-    async fn daily_counts(
-        &self,
-        task_id: &TaskId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<Vec<DailyCounts>> {
-        let s = self.lock();
-        let mut days: BTreeMap<NaiveDate, DailyCounts> = BTreeMap::new();
-        if let Some(ix) = s.by_task.get(task_id) {
-            let lo = (from, ExecutionId::new(""));
-            for (t, id) in ix.range(lo..) {
-                if *t > to {
-                    break;
-                }
-                let Some(e) = s.executions.get(id) else { continue };
-                let date = t.date_naive();
-                let d = days.entry(date).or_insert(DailyCounts {
-                    date,
-                    total: 0,
-                    success: 0,
-                    failed: 0,
-                    timeout: 0,
-                });
-                d.total += 1;
-                match e.status {
-                    ExecutionStatus::Success => d.success += 1,
-                    ExecutionStatus::Failed => d.failed += 1,
-                    ExecutionStatus::Timeout => d.timeout += 1,
-                    _ => {}
-                }
-            }
+    async fn purge_executions(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        let mut s = self.lock();
+        let doomed: Vec<ExecutionId> = s
+            .by_time
+            .iter()
+            .take_while(|(t, _)| *t < before)
+            .filter(|(_, id)| s.executions.get(id).is_some_and(|e| e.status.is_final()))
+            .map(|(_, id)| id.clone())
+            .take(limit as usize)
+            .collect();
+        for id in &doomed {
+            s.remove_execution(id);
         }
-        Ok(days.into_values().collect())
+        Ok(doomed.len() as u64)
+    }
+
+    async fn purge_excess_executions(&self, keep: u64, limit: u32) -> StoreResult<u64> {
+        let mut s = self.lock();
+        let finals = s.executions.len() as u64 - s.pending - s.running;
+        let excess = finals.saturating_sub(keep).min(u64::from(limit));
+        let doomed: Vec<ExecutionId> = s
+            .by_time
+            .iter()
+            .filter(|(_, id)| s.executions.get(id).is_some_and(|e| e.status.is_final()))
+            .map(|(_, id)| id.clone())
+            .take(excess as usize)
+            .collect();
+        for id in &doomed {
+            s.remove_execution(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+
+    async fn purge_hourly_counts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut s = self.lock();
+        let mut n = 0;
+        for hours in s.hourly.values_mut() {
+            let keep = hours.split_off(&before);
+            n += hours.len() as u64;
+            *hours = keep;
+        }
+        s.hourly.retain(|_, hours| !hours.is_empty());
+        Ok(n)
+    }
+
+    fn default_max_executions(&self) -> Option<u64> {
+        Some(DEFAULT_MAX_EXECUTIONS)
     }
 
     async fn system_counts(&self) -> StoreResult<SystemCounts> {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) type TimeKey<Id> = (DateTime<Utc>, Id);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct State {
     pub(super) tasks: HashMap<TaskId, Task>,
     pub(super) tasks_by_created: BTreeSet<TimeKey<TaskId>>,
@@ -37,6 +37,11 @@ pub(super) struct State {
     pub(super) running_by_executor: HashMap<ExecutorId, u64>,
     pub(super) pending: u64,
     pub(super) running: u64,
+
+    /// Counters of final executions per task and UTC hour of `scheduled_time`.
+    pub(super) hourly: HashMap<TaskId, BTreeMap<DateTime<Utc>, StatusCounts>>,
+    /// `history.max_log_bytes`.
+    pub(super) max_log_bytes: usize,
 
     pub(super) lb: HashMap<(TaskId, String), LbState>,
     pub(super) instances: BTreeMap<String, SchedulerInstance>,
@@ -70,6 +75,34 @@ impl Indexed {
 }
 
 impl State {
+    pub(super) fn new(max_log_bytes: usize) -> Self {
+        Self {
+            tasks: HashMap::default(),
+            tasks_by_created: BTreeSet::new(),
+            tasks_by_updated: BTreeSet::new(),
+            live_names: HashMap::default(),
+            assignments: HashMap::default(),
+            executors: BTreeMap::new(),
+            instance_ids: HashMap::default(),
+            executions: HashMap::default(),
+            fires: HashSet::default(),
+            by_time: BTreeSet::new(),
+            by_task: HashMap::default(),
+            by_executor: HashMap::default(),
+            due: BTreeSet::new(),
+            unanswered: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            activity: HashMap::default(),
+            running_by_executor: HashMap::default(),
+            pending: 0,
+            running: 0,
+            hourly: HashMap::default(),
+            max_log_bytes,
+            lb: HashMap::default(),
+            instances: BTreeMap::new(),
+        }
+    }
+
     pub(super) fn task(&self, id: &TaskId) -> StoreResult<&Task> {
         self.tasks.get(id).ok_or_else(|| StoreError::task_not_found(id))
     }
@@ -212,19 +245,60 @@ impl State {
         if !self.tasks.contains_key(&e.task_id) {
             return Err(StoreError::task_not_found(&e.task_id));
         }
+        let mut stored = e.clone();
+        if let Some(logs) = &e.logs {
+            stored.logs = Some(logs::bounded(logs, self.max_log_bytes));
+        }
         match self.executions.entry(e.id.clone()) {
             hash_map::Entry::Occupied(_) => {
                 return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
             }
             hash_map::Entry::Vacant(slot) => {
-                slot.insert(Box::new(e.clone()));
+                slot.insert(Box::new(stored.clone()));
             }
+        }
+        if e.status.is_final() {
+            self.count_final(&stored);
         }
         let key = (e.scheduled_time, e.id.clone());
         self.by_time.insert(key.clone());
         self.by_task.entry(e.task_id.clone()).or_default().insert(key);
         self.reindex(None, Some(&Indexed::of(e)));
-        Ok(e.clone())
+        Ok(stored)
+    }
+
+    /// Adds a final execution to its hour's counters.
+    fn count_final(&mut self, e: &Execution) {
+        let hour = crate::engine::hour_of(e.scheduled_time);
+        self.hourly
+            .entry(e.task_id.clone())
+            .or_default()
+            .entry(hour)
+            .or_default()
+            .add_final(e);
+    }
+
+    /// Deletes an execution and its index entries (retention); the hourly
+    /// counters keep counting it.
+    pub(super) fn remove_execution(&mut self, id: &ExecutionId) {
+        let Some(e) = self.executions.remove(id) else { return };
+        let key = (e.scheduled_time, e.id.clone());
+        self.by_time.remove(&key);
+        if let Some(ix) = self.by_task.get_mut(&e.task_id) {
+            ix.remove(&key);
+            if ix.is_empty() {
+                self.by_task.remove(&e.task_id);
+            }
+        }
+        if e.trigger_type == TriggerType::Schedule {
+            self.fires.remove(&(e.task_id.clone(), e.scheduled_time));
+        }
+        self.reindex(Some(&Indexed::of(&e)), None);
+        if let Some(x) = &e.executor_id
+            && self.by_executor.get(x).is_some_and(BTreeSet::is_empty)
+        {
+            self.by_executor.remove(x);
+        }
     }
 
     /// The dispatch candidates of one task (see `Store::dispatch_candidates`).
@@ -301,8 +375,12 @@ impl State {
             )));
         }
         let before = Indexed::of(current);
-        change.apply_to(current);
+        change.apply_bounded(current, self.max_log_bytes);
         let after = Indexed::of(current);
+        if after.status.is_final() {
+            let done = Execution::clone(current);
+            self.count_final(&done);
+        }
         self.reindex(Some(&before), Some(&after));
         Ok(self
             .executions

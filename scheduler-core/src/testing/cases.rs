@@ -5,20 +5,22 @@
 //! [`store_conformance_tests!`](crate::store_conformance_tests).
 
 use crate::{
-    Candidate, DailyCounts, Execution, ExecutionChange, ExecutionFilter, ExecutionGuard, ExecutionId, ExecutionStatus,
-    Executor, ExecutorFilter, ExecutorId, ExecutorRegistration, ExecutorStatus, HealthThresholds, JsonObject,
-    MisfirePolicy, ModeName, NewTask, Page, Paged, Registered, SchedulerInstance, StatusCounts, Store, StoreError,
-    StoreResult, StrategyName, SystemCounts, Task, TaskActivity, TaskExecutor, TaskFilter, TaskId, TaskStatus,
-    TriggerType,
+    Candidate, Execution, ExecutionChange, ExecutionFilter, ExecutionGuard, ExecutionId, ExecutionPage,
+    ExecutionStatus, Executor, ExecutorFilter, ExecutorId, ExecutorRegistration, ExecutorStatus, HealthThresholds,
+    JsonObject, ListFrom, MisfirePolicy, ModeName, NewTask, Page, Paged, Registered, SchedulerInstance, StatusCounts,
+    Store, StoreError, StoreResult, StrategyName, SystemCounts, Task, TaskActivity, TaskExecutor, TaskFilter, TaskId,
+    TaskStatus, TriggerType,
 };
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
 
 mod batch;
+mod history;
 pub use batch::*;
+pub use history::*;
 
 // ---- helpers -----------------------------------------------------------------
 
@@ -212,9 +214,9 @@ async fn list_tasks(store: &dyn Store, status: Option<TaskStatus>, name: Option<
     store.list_tasks(&filter, Page::new(1, 100)).await.expect("list_tasks")
 }
 
-async fn list_executions(store: &dyn Store, filter: ExecutionFilter) -> Paged<Execution> {
+async fn list_executions(store: &dyn Store, filter: ExecutionFilter) -> ExecutionPage {
     store
-        .list_executions(&filter, Page::new(1, 100))
+        .list_executions(&filter, &ListFrom::Page(1), 100)
         .await
         .expect("list_executions")
 }
@@ -1626,7 +1628,7 @@ pub async fn list_executions_pages_newest_first(store: Arc<dyn Store>) {
         let filter = of_task(&t.id);
         async move {
             store
-                .list_executions(&filter, Page::new(p, 5))
+                .list_executions(&filter, &ListFrom::Page(p), 5)
                 .await
                 .expect("list_executions")
         }
@@ -2241,160 +2243,6 @@ pub async fn lb_state_first_write_is_exclusive_under_concurrency(store: Arc<dyn 
 }
 
 // ---- statistics ----------------------------------------------------------------
-
-/// `execution_counts` over `[from, to]` (inclusive, on `scheduled_time`):
-/// counts by status, and durations of final executions with both times.
-pub async fn execution_counts_add_up(store: Arc<dyn Store>) {
-    let t = create_active(&*store, "t", at(0)).await;
-    let other = create_active(&*store, "other", at(0)).await;
-    let (from, to) = (at(0), at(100));
-    let finished = |i: i64, status: ExecutionStatus, ms: Option<i64>| {
-        let mut e = execution_in(&t.id, at(i), status, None);
-        match ms {
-            Some(ms) => {
-                e.start_time = Some(at(i) + Duration::milliseconds(7));
-                e.end_time = Some(at(i) + Duration::milliseconds(7 + ms));
-            }
-            None => {
-                e.start_time = None;
-                e.end_time = Some(at(i));
-            }
-        }
-        e
-    };
-    insert(&*store, finished(0, ExecutionStatus::Success, Some(1_000))).await;
-    insert(&*store, finished(10, ExecutionStatus::Success, Some(2_000))).await;
-    insert(&*store, finished(100, ExecutionStatus::Success, Some(3_500))).await;
-    insert(&*store, finished(20, ExecutionStatus::Failed, Some(500))).await;
-    insert(&*store, finished(30, ExecutionStatus::Timeout, Some(10_001))).await;
-    insert(&*store, finished(40, ExecutionStatus::Cancelled, None)).await;
-    // Outside the window, or another task's.
-    insert(&*store, finished(-1, ExecutionStatus::Success, Some(1))).await;
-    insert(
-        &*store,
-        execution_in(&t.id, at_ms(100_001), ExecutionStatus::Failed, None),
-    )
-    .await;
-    insert(&*store, execution_in(&other.id, at(50), ExecutionStatus::Success, None)).await;
-
-    let c = store.execution_counts(&t.id, from, to).await.expect("execution_counts");
-    assert_eq!(
-        c,
-        StatusCounts {
-            total: 6,
-            success: 3,
-            failed: 1,
-            timeout: 1,
-            skipped: 0,
-            cancelled: 1,
-            duration_ms_sum: 1_000 + 2_000 + 3_500 + 500 + 10_001,
-            duration_count: 5,
-        }
-    );
-
-    // Skipped, pending and running count in the total; unfinished ones have no duration.
-    insert(&*store, finished(50, ExecutionStatus::Skipped, None)).await;
-    let mut running = execution_in(&t.id, at(60), ExecutionStatus::Running, None);
-    running.end_time = None;
-    insert(&*store, running).await;
-    insert(&*store, execution_in(&t.id, at(70), ExecutionStatus::Pending, None)).await;
-    let c = store.execution_counts(&t.id, from, to).await.expect("execution_counts");
-    assert_eq!(
-        (c.total, c.skipped, c.duration_count, c.duration_ms_sum),
-        (9, 1, 5, 17_001)
-    );
-
-    let narrow = store
-        .execution_counts(&t.id, at(10), at(20))
-        .await
-        .expect("execution_counts");
-    assert_eq!(
-        narrow,
-        StatusCounts {
-            total: 2,
-            success: 1,
-            failed: 1,
-            duration_ms_sum: 2_500,
-            duration_count: 2,
-            ..StatusCounts::default()
-        }
-    );
-    let empty = store
-        .execution_counts(&t.id, at(200), at(300))
-        .await
-        .expect("execution_counts");
-    assert_eq!(empty, StatusCounts::default());
-}
-
-/// `daily_counts`: one row per UTC date that has executions, in date order;
-/// 23:59:59.000 and 00:00:00.000 fall on different dates.
-pub async fn daily_counts_split_by_utc_date(store: Arc<dyn Store>) {
-    let t = create_active(&*store, "t", at(0)).await;
-    let other = create_active(&*store, "other", at(0)).await;
-    let put = |when: DateTime<Utc>, status: ExecutionStatus| {
-        let store = store.clone();
-        let id = t.id.clone();
-        async move { insert(&*store, execution_in(&id, when, status, None)).await }
-    };
-    put(utc(2026, 2, 28, 10, 0, 0), ExecutionStatus::Success).await;
-    put(utc(2026, 3, 1, 23, 59, 59), ExecutionStatus::Success).await;
-    put(utc(2026, 3, 2, 0, 0, 0), ExecutionStatus::Failed).await;
-    put(utc(2026, 3, 2, 12, 0, 0), ExecutionStatus::Timeout).await;
-    put(utc(2026, 3, 2, 13, 0, 0), ExecutionStatus::Pending).await;
-    put(utc(2026, 3, 2, 14, 0, 0), ExecutionStatus::Cancelled).await;
-    put(utc(2026, 3, 4, 9, 30, 0), ExecutionStatus::Success).await;
-    put(
-        utc(2026, 3, 4, 23, 59, 59) + Duration::milliseconds(999),
-        ExecutionStatus::Failed,
-    )
-    .await;
-    put(utc(2026, 3, 5, 0, 0, 0), ExecutionStatus::Success).await;
-    insert(
-        &*store,
-        execution_in(&other.id, utc(2026, 3, 3, 12, 0, 0), ExecutionStatus::Success, None),
-    )
-    .await;
-
-    let day = |d: u32, total, success, failed, timeout| DailyCounts {
-        date: NaiveDate::from_ymd_opt(2026, 3, d).expect("a valid date"),
-        total,
-        success,
-        failed,
-        timeout,
-    };
-    let from = utc(2026, 3, 1, 0, 0, 0);
-    let to = utc(2026, 3, 4, 23, 59, 59) + Duration::milliseconds(999);
-    assert_eq!(
-        store.daily_counts(&t.id, from, to).await.expect("daily_counts"),
-        vec![day(1, 1, 1, 0, 0), day(2, 4, 0, 1, 1), day(4, 2, 1, 1, 0)]
-    );
-    // Both ends inclusive, at millisecond precision.
-    assert_eq!(
-        store
-            .daily_counts(&t.id, utc(2026, 3, 1, 23, 59, 59), utc(2026, 3, 2, 0, 0, 0))
-            .await
-            .expect("daily_counts"),
-        vec![day(1, 1, 1, 0, 0), day(2, 1, 0, 1, 0)]
-    );
-    assert_eq!(
-        store
-            .daily_counts(
-                &t.id,
-                utc(2026, 3, 2, 0, 0, 0) + Duration::milliseconds(1),
-                utc(2026, 3, 3, 0, 0, 0)
-            )
-            .await
-            .expect("daily_counts"),
-        vec![day(2, 3, 0, 0, 1)]
-    );
-    assert!(
-        store
-            .daily_counts(&t.id, utc(2026, 3, 3, 0, 0, 0), utc(2026, 3, 3, 23, 0, 0))
-            .await
-            .expect("daily_counts")
-            .is_empty()
-    );
-}
 
 /// `system_counts` counts executors by status and health, tasks by status
 /// (deleted left out) and pending/running executions.

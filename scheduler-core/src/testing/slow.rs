@@ -155,8 +155,13 @@ impl Store for SlowStore {
         self.inner.get_execution(id).await
     }
 
-    async fn list_executions(&self, filter: &ExecutionFilter, page: Page) -> StoreResult<Paged<Execution>> {
-        self.inner.list_executions(filter, page).await
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        from: &ListFrom,
+        page_size: u32,
+    ) -> StoreResult<ExecutionPage> {
+        self.inner.list_executions(filter, from, page_size).await
     }
 
     async fn update_execution(
@@ -204,22 +209,29 @@ impl Store for SlowStore {
             .await
     }
 
-    async fn execution_counts(
+    async fn hourly_counts(
         &self,
         task_id: &TaskId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<StatusCounts> {
-        self.inner.execution_counts(task_id, from, to).await
+    ) -> StoreResult<Vec<HourlyCounts>> {
+        self.inner.hourly_counts(task_id, from, to).await
     }
 
-    async fn daily_counts(
-        &self,
-        task_id: &TaskId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<Vec<DailyCounts>> {
-        self.inner.daily_counts(task_id, from, to).await
+    async fn purge_executions(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        self.inner.purge_executions(before, limit).await
+    }
+
+    async fn purge_excess_executions(&self, keep: u64, limit: u32) -> StoreResult<u64> {
+        self.inner.purge_excess_executions(keep, limit).await
+    }
+
+    async fn purge_hourly_counts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.inner.purge_hourly_counts(before).await
+    }
+
+    fn default_max_executions(&self) -> Option<u64> {
+        self.inner.default_max_executions()
     }
 
     async fn system_counts(&self) -> StoreResult<SystemCounts> {

@@ -274,19 +274,23 @@ impl Harness {
         self.scheduler.create_task(new).await.unwrap()
     }
 
-    /// Every execution of a task, oldest scheduled_time first.
+    /// Every execution of a task, whole (lists leave logs and result out),
+    /// oldest scheduled_time first.
     pub async fn executions(&self, task: &TaskId) -> Vec<Execution> {
         let filter = ExecutionFilter {
             task_id: Some(task.clone()),
             ..ExecutionFilter::default()
         };
-        let mut v = self
+        let listed = self
             .store
-            .list_executions(&filter, Page::new(1, 10_000))
+            .list_executions(&filter, &ListFrom::Page(1), 10_000)
             .await
             .unwrap()
             .items;
-        v.reverse();
+        let mut v = Vec::with_capacity(listed.len());
+        for e in listed.iter().rev() {
+            v.push(self.store.get_execution(&e.id).await.unwrap());
+        }
         v
     }
 
