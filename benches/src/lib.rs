@@ -79,6 +79,25 @@ impl BenchDb {
         format!("{}/{}", self.server.trim_end_matches('/'), self.name)
     }
 
+    /// Runs statements in this database.
+    pub fn run(&self, statements: &str) {
+        let status = std::process::Command::new("mariadb")
+            .args(["-h127.0.0.1", "-P3306", "-uroot", "-D", &self.name, "-e", statements])
+            .status()
+            .expect("the mariadb client runs");
+        assert!(status.success(), "{statements} failed");
+    }
+
+    /// Runs a query in this database and answers its rows, tab-separated.
+    pub fn query(&self, query: &str) -> String {
+        let out = std::process::Command::new("mariadb")
+            .args(["-h127.0.0.1", "-P3306", "-uroot", "-N", "-B", "-D", &self.name, "-e", query])
+            .output()
+            .expect("the mariadb client runs");
+        assert!(out.status.success(), "{query} failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn sql(statement: &str) {
         let status = std::process::Command::new("mariadb")
             .args(["-h127.0.0.1", "-P3306", "-uroot", "-e", statement])
