@@ -135,7 +135,7 @@ fn encode_cursor(c: &ExecutionCursor) -> String {
 
 /// The cursor [`encode_cursor`] made, or `None` for anything else.
 fn decode_cursor(s: &str) -> Option<ExecutionCursor> {
-    if s.len() % 2 != 0 || s.len() > 2 * (20 + 1 + MAX_ID_LEN) {
+    if !s.len().is_multiple_of(2) || s.len() > 2 * (20 + 1 + MAX_ID_LEN) {
         return None;
     }
     let bytes = (0..s.len())
