@@ -39,6 +39,9 @@ pub struct SchedulerConfig {
     /// `misfire_threshold` their task's misfire policy decides. Bounds the
     /// memory of an overloaded engine.
     pub max_pending_fires: usize,
+    /// Events kept for subscribers that have not read them yet (1 024); a
+    /// subscriber further behind loses the oldest (see `Scheduler::subscribe`).
+    pub event_capacity: usize,
 }
 
 impl Default for SchedulerConfig {
@@ -58,6 +61,7 @@ impl Default for SchedulerConfig {
             fire_ahead: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
             max_pending_fires: 50_000,
+            event_capacity: 1024,
         }
     }
 }

@@ -21,6 +21,7 @@ mod background;
 mod book;
 mod builder;
 mod config;
+mod events;
 mod fire;
 pub mod metrics;
 mod outcome;
@@ -132,6 +133,8 @@ pub(crate) struct Inner {
     /// Hands in-process reports back to this engine.
     pub(crate) reporter: Reporter,
     pub(crate) started: AtomicBool,
+    /// Events to subscribers (see `crate::events`).
+    pub(crate) events: tokio::sync::broadcast::Sender<crate::events::SchedulerEvent>,
     pub(crate) me: Weak<Inner>,
 }
 

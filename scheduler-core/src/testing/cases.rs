@@ -17,7 +17,9 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
 
+mod alerts;
 mod batch;
+pub use alerts::*;
 pub use batch::*;
 
 // ---- helpers -----------------------------------------------------------------
