@@ -151,6 +151,8 @@ pub struct Config {
     pub executors: ExecutorsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Alert webhooks.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// `database.*`.
@@ -629,6 +631,7 @@ impl Config {
         if self.health_check.recovery_threshold == 0 {
             return bad("health_check.recovery_threshold", "must be at least 1");
         }
+        self.alerts.validate().map_err(ConfigError::new)?;
         Ok(())
     }
 
