@@ -74,14 +74,23 @@ impl AlertsConfig {
             let key = |k: &str| format!("configuration key `alerts.webhooks[{i}].{k}`");
             match url::Url::parse(&w.url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-                _ => return Err(format!("{}: must be an absolute http(s) URL (got {:?})", key("url"), w.url)),
+                _ => {
+                    return Err(format!(
+                        "{}: must be an absolute http(s) URL (got {:?})",
+                        key("url"),
+                        w.url
+                    ));
+                }
             }
             if !seen.insert(w.url.as_str()) {
                 return Err(format!("{}: {:?} is listed twice", key("url"), w.url));
             }
             if let Some(events) = &w.events {
                 if events.is_empty() {
-                    return Err(format!("{}: must name at least one event (or be left out for all)", key("events")));
+                    return Err(format!(
+                        "{}: must name at least one event (or be left out for all)",
+                        key("events")
+                    ));
                 }
                 for e in events {
                     if EventKind::parse(e).is_none() {
@@ -95,7 +104,10 @@ impl AlertsConfig {
                 }
             }
             if w.secret.as_deref().is_some_and(str::is_empty) {
-                return Err(format!("{}: must not be empty (leave it out to send unsigned)", key("secret")));
+                return Err(format!(
+                    "{}: must not be empty (leave it out to send unsigned)",
+                    key("secret")
+                ));
             }
         }
         Ok(())

@@ -126,7 +126,8 @@ async fn attempt(shared: &Shared, alert: Alert) {
             let now = shared.scheduler.clock().now();
             let delay = shared.tuning.backoff(alert.attempts + 1);
             let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60));
-            let deadline = alert.at + chrono::Duration::from_std(shared.tuning.retry_for).unwrap_or(chrono::Duration::hours(1));
+            let deadline =
+                alert.at + chrono::Duration::from_std(shared.tuning.retry_for).unwrap_or(chrono::Duration::hours(1));
             let retry_at = (next <= deadline).then_some(next);
             if retry_at.is_none() {
                 metrics::counter!(ALERTS_GIVEN_UP, "event" => kind).increment(1);

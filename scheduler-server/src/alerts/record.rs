@@ -14,7 +14,10 @@ pub(super) async fn run(shared: Arc<Shared>, mut events: Receiver<SchedulerEvent
             Ok(event) => record(&shared, &event).await,
             Err(RecvError::Lagged(n)) => {
                 metrics::counter!(ALERTS_LOST).increment(n);
-                tracing::error!(lost = n, "alerts: events arrived faster than the store took them; some were lost");
+                tracing::error!(
+                    lost = n,
+                    "alerts: events arrived faster than the store took them; some were lost"
+                );
             }
             Err(RecvError::Closed) => return,
         }
@@ -33,7 +36,9 @@ async fn record(shared: &Shared, event: &SchedulerEvent) {
             message: event.message.clone(),
             next_attempt_at: event.at,
         };
-        let min = (!w.min_interval.is_zero()).then(|| chrono::Duration::from_std(w.min_interval).ok()).flatten();
+        let min = (!w.min_interval.is_zero())
+            .then(|| chrono::Duration::from_std(w.min_interval).ok())
+            .flatten();
         let started = tokio::time::Instant::now();
         let mut delay = Duration::from_millis(200);
         let kind = event.kind.as_str();
