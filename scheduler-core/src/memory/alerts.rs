@@ -64,7 +64,7 @@ impl Outbox {
         self.by_at.insert((alert.at, alert.id.clone()));
         self.due.insert((new.next_attempt_at, alert.id.clone()));
         self.alerts.insert(alert.id.clone(), alert.clone());
-        Ok(AlertEnqueued::Queued(alert))
+        Ok(AlertEnqueued::Queued(Box::new(alert)))
     }
 
     pub(super) fn due(&self, now: DateTime<Utc>, limit: u32) -> Vec<Alert> {

@@ -76,8 +76,8 @@ pub struct Alert {
 /// The answer of [`Store::enqueue_alert`](crate::Store::enqueue_alert).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AlertEnqueued {
-    /// Written to the outbox.
-    Queued(Alert),
+    /// Written to the outbox (boxed: the other answer is a number).
+    Queued(Box<Alert>),
     /// Held back by `min_interval`; `count` alerts of this key are now held
     /// back since the last one queued.
     Suppressed {

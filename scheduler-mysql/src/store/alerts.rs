@@ -166,7 +166,7 @@ impl MysqlStore {
                 let a = row::<AlertRow>(c, q)
                     .await?
                     .ok_or_else(|| StoreError::Internal("an alert just written is not there".into()))?;
-                Ok(AlertEnqueued::Queued(a.into_alert()?))
+                Ok(AlertEnqueued::Queued(Box::new(a.into_alert()?)))
             })
         })
         .await

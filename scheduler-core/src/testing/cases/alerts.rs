@@ -26,7 +26,7 @@ fn new_alert(target: &str, key: &str, secs: i64) -> NewAlert {
 
 async fn queued(store: &dyn Store, a: &NewAlert, min: Option<Duration>) -> Alert {
     match store.enqueue_alert(a, min).await.expect("enqueue") {
-        AlertEnqueued::Queued(q) => q,
+        AlertEnqueued::Queued(q) => *q,
         other => panic!("expected the alert queued, got {other:?}"),
     }
 }
