@@ -52,7 +52,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 task_id: Some(task.id.clone()),
                 ..Default::default()
             },
-            Page::new(1, 1000),
+            &ListFrom::Page(1),
+            1000,
         )
         .await?;
     let mut per_instant: BTreeMap<_, usize> = BTreeMap::new();

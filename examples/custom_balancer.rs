@@ -113,7 +113,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 task_id: Some(task.id.clone()),
                 ..Default::default()
             },
-            Page::new(1, 100),
+            &ListFrom::Page(1),
+            100,
         )
         .await?;
     let us = scheduler

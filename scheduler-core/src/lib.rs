@@ -6,6 +6,7 @@
 
 pub mod clock;
 mod domain;
+pub mod events;
 mod memory;
 pub mod schedule;
 mod store;
@@ -16,6 +17,7 @@ pub mod testing;
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use domain::*;
+pub use events::{EventKind, EventSubject, SchedulerEvent};
 pub use memory::MemoryStore;
 pub use schedule::Schedule;
 pub use store::*;

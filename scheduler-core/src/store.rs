@@ -13,6 +13,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+mod alerts;
+pub use alerts::*;
+
 /// What can go wrong in a store. Each variant names a situation, not a library.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -694,4 +697,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes an instance row (clean shutdown).
     async fn remove_instance(&self, instance_id: &str) -> StoreResult<()>;
+
+    // ---- alert outbox (see `store::alerts`) ---------------------------------
+
+    /// Queues `alert` unless its `(target, key)` had an alert queued less than
+    /// `min_interval` before `alert.at`; then only counts it as held back.
+    /// A queued alert carries the count held back since the previous one and
+    /// resets it. Atomic per `(target, key)`, across instances.
+    async fn enqueue_alert(
+        &self,
+        alert: &NewAlert,
+        min_interval: Option<chrono::Duration>,
+    ) -> StoreResult<AlertEnqueued>;
+
+    /// Undelivered alerts whose next attempt is due at `now`, the earliest
+    /// due first, at most `limit`.
+    async fn due_alerts(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Alert>>;
+
+    /// Records one delivery attempt of alert `id` (attempts + 1). A delivered
+    /// alert is never changed again (`Conflict`). `NotFound` if purged.
+    async fn record_alert_attempt(&self, id: &str, attempt: &AlertAttempt) -> StoreResult<Alert>;
+
+    /// Alerts of events at or after `since`, newest first (then by id,
+    /// descending).
+    async fn list_alerts(&self, since: DateTime<Utc>, page: Page) -> StoreResult<Paged<Alert>>;
+
+    /// Alerts neither delivered nor given up.
+    async fn alert_backlog(&self) -> StoreResult<u64>;
+
+    /// Deletes alerts of events before `before`, delivered or not, and the
+    /// suppression state of keys with no alert queued since; returns the
+    /// alerts deleted.
+    async fn purge_alerts(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -33,6 +33,7 @@
 //! idle connections before reuse, so calls succeed again as soon as the
 //! server is back.
 
+mod alerts;
 mod batch;
 
 use crate::models::*;
@@ -1638,5 +1639,35 @@ impl Store for MysqlStore {
     async fn remove_instance(&self, instance_id: &str) -> StoreResult<()> {
         let q = Sql::new("DELETE FROM scheduler_instances WHERE instance_id = ?").bind(instance_id);
         self.exec(q).await.map(drop).map_err(Fail::into_store)
+    }
+
+    // ---- alert outbox (see `store/alerts.rs`) -------------------------------
+
+    async fn enqueue_alert(
+        &self,
+        alert: &NewAlert,
+        min_interval: Option<chrono::Duration>,
+    ) -> StoreResult<AlertEnqueued> {
+        self.enqueue_alert_tx(alert, min_interval).await
+    }
+
+    async fn due_alerts(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Alert>> {
+        self.due_alerts_q(now, limit).await
+    }
+
+    async fn record_alert_attempt(&self, id: &str, attempt: &AlertAttempt) -> StoreResult<Alert> {
+        self.record_alert_attempt_tx(id, attempt).await
+    }
+
+    async fn list_alerts(&self, since: DateTime<Utc>, page: Page) -> StoreResult<Paged<Alert>> {
+        self.list_alerts_q(since, page).await
+    }
+
+    async fn alert_backlog(&self) -> StoreResult<u64> {
+        self.alert_backlog_q().await
+    }
+
+    async fn purge_alerts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.purge_alerts_q(before).await
     }
 }

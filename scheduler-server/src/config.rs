@@ -154,6 +154,8 @@ pub struct Config {
     pub history: HistoryConfigSection,
     /// Logging.
     pub log: LogConfig,
+    /// Alert webhooks.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// `database.*`.
@@ -684,6 +686,7 @@ impl Config {
         if self.health_check.recovery_threshold == 0 {
             return bad("health_check.recovery_threshold", "must be at least 1");
         }
+        self.alerts.validate().map_err(ConfigError::new)?;
         Ok(())
     }
 

@@ -23,6 +23,7 @@
 //! [`server::Server`] is what the binary runs: it builds the store, the
 //! leadership, the HTTP dispatcher and probe from a [`config::Config`].
 
+pub mod alerts;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -121,7 +122,7 @@ impl AppState {
 
 /// The whole HTTP API: `/api/v1/*`, `/healthz`, `/readyz`, `/metrics`.
 pub fn app(state: AppState) -> Router {
-    use routes::{executions, executors, system, tasks};
+    use routes::{alerts, executions, executors, system, tasks};
 
     let mut api = Router::new()
         .route("/api/v1/tasks", post(tasks::create_task).get(tasks::list_tasks))
@@ -149,6 +150,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/executions", get(executions::list_executions))
         .route("/api/v1/executions/{id}", get(executions::get_execution))
         .route("/api/v1/executions/{id}/stop", post(executions::stop_execution))
+        .route("/api/v1/alerts", get(alerts::list_alerts))
         .route("/api/v1/system/status", get(system::system_status))
         .route("/api/v1/schedule/preview", get(system::schedule_preview))
         .route("/api/v1/openapi.json", get(system::openapi_json));

@@ -69,6 +69,7 @@ pub struct Server {
     callback_base: String,
     max_connections: usize,
     shutdown_grace: Duration,
+    alerts: crate::alerts::Alerts,
 }
 
 impl std::fmt::Debug for Server {
@@ -168,6 +169,8 @@ impl Server {
             builder = builder.instance_id(id.clone());
         }
         let scheduler = builder.build();
+        // Subscribed before the engine starts, so its first events are seen.
+        let alerts = crate::alerts::Alerts::start(&scheduler, &config.alerts).map_err(StartError::HttpClient)?;
         scheduler.start().await?;
 
         let mut state = AppState::new(scheduler.clone())
@@ -208,6 +211,7 @@ impl Server {
             callback_base,
             max_connections: config.api.max_connections.max(1),
             shutdown_grace: config.api.shutdown_grace.0,
+            alerts,
         })
     }
 
@@ -296,6 +300,7 @@ impl Server {
             }
         };
         tokio::join!(drain, self.scheduler.shutdown());
+        self.alerts.stop();
         upkeep.abort();
         Ok(())
     }

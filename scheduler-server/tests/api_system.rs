@@ -139,6 +139,7 @@ async fn openapi_documents_every_route() {
         ("/api/v1/executions/{id}", &["get"]),
         ("/api/v1/executions/{id}/stop", &["post"]),
         ("/api/v1/executions/{id}/callback", &["post"]),
+        ("/api/v1/alerts", &["get"]),
         ("/api/v1/system/status", &["get"]),
         ("/api/v1/schedule/preview", &["get"]),
         ("/api/v1/openapi.json", &["get"]),

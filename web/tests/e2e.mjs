@@ -445,6 +445,23 @@ try {
     await waitText(page.getByTestId("pagination-range"), /^1–20 of 45$/, "the exact total again");
   });
 
+  await test("recent alerts: the failure and the leader's start, undelivered, newest first", async () => {
+    // The open server's webhook points at a closed port: alerts stay undelivered.
+    const list = await waitFor("the failure's alert in GET /alerts", async () => {
+      const l = await api(SERVER, "GET", "/alerts?page_size=50");
+      return l.items.some((a) => a.event === "execution_failed" && a.subject.task_name === "failing-task") ? l : null;
+    });
+    const newest = list.items[0];
+    if (list.items.some((a) => a.delivered)) throw new Error("an alert to a closed port was delivered");
+    await page.goto(`${ui.url}/`);
+    const panel = page.getByTestId("recent-alerts");
+    await waitText(panel, /execution failed/, "the failure alert on the dashboard");
+    await waitText(panel, /failing-task/, "its message naming the task");
+    await waitText(panel, /leader changed/, "the leader's start");
+    await waitText(panel.locator(`tr[data-alert-id="${newest.id}"]`), /not yet/, "the newest alert, undelivered");
+    await shot("dashboard-alerts");
+  });
+
   await test("executors: filters, and a status change with a reason", async () => {
     await page.goto(`${ui.url}/executors`);
     await page.getByTestId("executor-row-callback-1").waitFor();

@@ -361,15 +361,15 @@ impl Inner {
         reason: &str,
         final_status: ExecutionStatus,
     ) -> SchedulerResult<Execution> {
-        let max_retry = match task {
-            Some(t) => t.max_retry,
-            None => self
-                .store
-                .get_task(&exec.task_id)
-                .await
-                .map(|t| t.max_retry)
-                .unwrap_or(0),
+        let loaded;
+        let task = match task {
+            Some(t) => Some(t),
+            None => {
+                loaded = self.store.get_task(&exec.task_id).await.ok();
+                loaded.as_ref()
+            }
         };
+        let max_retry = task.map_or(0, |t| t.max_retry);
         let now = self.now();
         if exec.retry_count < max_retry {
             let delay = self.config.backoff(exec.retry_count);
@@ -395,6 +395,7 @@ impl Inner {
             let updated = self.store.update_execution(&exec.id, &guard, &change).await?;
             metrics::finished(final_status);
             tracing::info!(execution_id = %exec.id, status = final_status.as_str(), reason = %truncated(reason), "execution ended");
+            self.emit_final(&updated, task, final_status, reason);
             Ok(updated)
         }
     }

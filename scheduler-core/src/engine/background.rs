@@ -123,6 +123,7 @@ impl Inner {
             Ok(updated) => {
                 if updated.is_healthy != e.is_healthy {
                     tracing::info!(executor_id = %e.id, healthy = updated.is_healthy, reason = %why, "executor health changed");
+                    self.emit_health(e.is_healthy, &updated, &why);
                 }
                 Some(updated)
             }

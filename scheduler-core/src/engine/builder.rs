@@ -113,6 +113,7 @@ impl SchedulerBuilder {
         let (timer_tx, timer_rx) = mpsc::unbounded_channel();
         let (writes, writes_rx) = writer::queue();
         let started_at = clock.now();
+        let events = tokio::sync::broadcast::Sender::new(self.config.event_capacity.max(1));
         let inner = Arc::new_cyclic(|me| Inner {
             store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
             clock,
@@ -138,6 +139,7 @@ impl SchedulerBuilder {
             tracker: TaskTracker::new(),
             reporter: Reporter::new(Arc::new(EngineSink(me.clone()))),
             started: AtomicBool::new(false),
+            events,
             me: me.clone(),
         });
         Scheduler { inner }

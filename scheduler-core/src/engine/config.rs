@@ -72,6 +72,9 @@ pub struct SchedulerConfig {
     pub max_pending_fires: usize,
     /// Retention of final executions.
     pub history: HistoryConfig,
+    /// Events kept for subscribers that have not read them yet (1 024); a
+    /// subscriber further behind loses the oldest (see `Scheduler::subscribe`).
+    pub event_capacity: usize,
 }
 
 impl Default for SchedulerConfig {
@@ -92,6 +95,7 @@ impl Default for SchedulerConfig {
             shutdown_grace: Duration::from_secs(10),
             max_pending_fires: 50_000,
             history: HistoryConfig::default(),
+            event_capacity: 1024,
         }
     }
 }

@@ -64,6 +64,9 @@ impl Inner {
         let mut ahead_plans = Vec::new();
         let mut deferred = Vec::new();
         for plan in plans {
+            if let Some((first, last)) = plan.missed {
+                self.emit_misfire(&plan.task, first, last, plan.kind == FireKind::Misfire);
+            }
             if plan.kind == FireKind::SkipMissed {
                 metrics::dropped("misfire_skip");
                 if let Err(e) = self.store.set_next_run_time(&plan.task.id, plan.next_run_time).await {

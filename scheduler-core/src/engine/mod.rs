@@ -21,6 +21,7 @@ mod background;
 mod book;
 mod builder;
 mod config;
+mod events;
 mod fire;
 mod history;
 pub mod metrics;
@@ -134,6 +135,8 @@ pub(crate) struct Inner {
     /// Hands in-process reports back to this engine.
     pub(crate) reporter: Reporter,
     pub(crate) started: AtomicBool,
+    /// Events to subscribers (see `crate::events`).
+    pub(crate) events: tokio::sync::broadcast::Sender<crate::events::SchedulerEvent>,
     pub(crate) me: Weak<Inner>,
 }
 

@@ -84,6 +84,23 @@ impl Scheduler {
         let _ = rx.wait_for(|r| *r).await;
     }
 
+    /// Subscribes to the engine's [`SchedulerEvent`](crate::SchedulerEvent)s
+    /// from now on: final failures and timeouts, executor health changes,
+    /// leadership changes and misfires, whether or not webhooks are
+    /// configured.
+    ///
+    /// Each subscriber reads at its own pace from one buffer of
+    /// `event_capacity` events; the engine never waits for it. A subscriber
+    /// that falls further behind gets
+    /// [`RecvError::Lagged(n)`](tokio::sync::broadcast::error::RecvError::Lagged):
+    /// `n` events were lost to it, and it goes on with the oldest one kept.
+    /// Events happen on the instance that makes the transition (a final
+    /// failure reported by callback on the instance that took the callback;
+    /// everything else on the leader).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::SchedulerEvent> {
+        self.inner.events.subscribe()
+    }
+
     /// Registered execution mode names.
     pub fn mode_names(&self) -> Vec<String> {
         self.inner.modes.names()
@@ -134,6 +151,8 @@ impl Scheduler {
             inner.spawn(async move { me.run_writer(rx).await });
         }
         background::start(inner);
+        let me = inner.clone();
+        inner.spawn(events::watch_leadership(me));
         tracing::info!(instance_id = %inner.instance_id, "scheduler started");
         Ok(())
     }

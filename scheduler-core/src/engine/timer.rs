@@ -38,6 +38,8 @@ pub(crate) struct FirePlan {
     pub(crate) kind: FireKind,
     /// What `next_run_time` becomes once this fire is recorded.
     pub(crate) next_run_time: Option<DateTime<Utc>>,
+    /// After a misfire: the first and the latest instant missed.
+    pub(crate) missed: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// Why a plan exists.
@@ -210,28 +212,27 @@ impl Timer {
                     continue;
                 }
             };
-            let (fire_at, kind, next) = if now - instant > threshold {
+            let (fire_at, kind, next, missed) = if now - instant > threshold {
                 let next = schedule.next_after(now);
+                let latest = schedule
+                    .latest_in(instant - Duration::milliseconds(1), now)
+                    .unwrap_or(instant);
                 match entry.task.misfire_policy {
-                    MisfirePolicy::FireOnce => {
-                        let latest = schedule
-                            .latest_in(instant - Duration::milliseconds(1), now)
-                            .unwrap_or(instant);
-                        (latest, FireKind::Misfire, next)
-                    }
-                    MisfirePolicy::Skip => (instant, FireKind::SkipMissed, next),
+                    MisfirePolicy::FireOnce => (latest, FireKind::Misfire, next, Some((instant, latest))),
+                    MisfirePolicy::Skip => (instant, FireKind::SkipMissed, next, Some((instant, latest))),
                 }
             } else {
                 let next = *next_of
                     .entry((Arc::as_ptr(&schedule), instant))
                     .or_insert_with(|| schedule.next_after(instant));
-                (instant, FireKind::OnTime, next)
+                (instant, FireKind::OnTime, next, None)
             };
             plans.push(FirePlan {
                 task: entry.task.clone(),
                 instant: fire_at,
                 kind,
                 next_run_time: next,
+                missed,
             });
             match next {
                 Some(n) => {

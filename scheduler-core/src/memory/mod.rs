@@ -13,12 +13,14 @@ use chrono::{DateTime, Utc};
 use state::{Indexed, State};
 use std::sync::{Mutex, MutexGuard};
 
+mod alerts;
 mod state;
 
 /// An in-memory [`Store`]; nothing survives the process.
 #[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    alerts: Mutex<alerts::Outbox>,
 }
 
 impl Default for MemoryStore {
@@ -38,6 +40,7 @@ impl MemoryStore {
     pub fn with_max_log_bytes(max_log_bytes: usize) -> Self {
         Self {
             state: Mutex::new(State::new(max_log_bytes)),
+            alerts: Mutex::default(),
         }
     }
 
@@ -46,6 +49,11 @@ impl MemoryStore {
         // a way later calls would misread worse than losing the store, and
         // poisoning would turn one bug into every call failing: keep going.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn outbox(&self) -> MutexGuard<'_, alerts::Outbox> {
+        // As `lock`: an outbox poisoned by a panic is still the best state known.
+        self.alerts.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -664,5 +672,35 @@ impl Store for MemoryStore {
     async fn remove_instance(&self, instance_id: &str) -> StoreResult<()> {
         self.lock().instances.remove(instance_id);
         Ok(())
+    }
+
+    // ---- alert outbox (see `alerts`) ------------------------------------------
+
+    async fn enqueue_alert(
+        &self,
+        alert: &NewAlert,
+        min_interval: Option<chrono::Duration>,
+    ) -> StoreResult<AlertEnqueued> {
+        self.outbox().enqueue(alert, min_interval)
+    }
+
+    async fn due_alerts(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Alert>> {
+        Ok(self.outbox().due(now, limit))
+    }
+
+    async fn record_alert_attempt(&self, id: &str, attempt: &AlertAttempt) -> StoreResult<Alert> {
+        self.outbox().record(id, attempt)
+    }
+
+    async fn list_alerts(&self, since: DateTime<Utc>, page: Page) -> StoreResult<Paged<Alert>> {
+        Ok(self.outbox().list(since, page))
+    }
+
+    async fn alert_backlog(&self) -> StoreResult<u64> {
+        Ok(self.outbox().backlog())
+    }
+
+    async fn purge_alerts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(self.outbox().purge(before))
     }
 }

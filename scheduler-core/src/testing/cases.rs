@@ -17,8 +17,10 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
 
+mod alerts;
 mod batch;
 mod history;
+pub use alerts::*;
 pub use batch::*;
 pub use history::*;
 

@@ -152,6 +152,11 @@ macro_rules! store_conformance_tests {
             list_executions_caps_the_total,
             system_counts_reflect_the_store,
             scheduler_instances_upsert_list_remove,
+            enqueue_alert_round_trips,
+            enqueue_alert_suppresses_per_target_and_key,
+            enqueue_alert_is_exclusive_under_concurrency,
+            alert_attempts_move_through_the_outbox,
+            list_and_purge_alerts,
         );
     };
 }

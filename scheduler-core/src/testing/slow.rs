@@ -249,4 +249,32 @@ impl Store for SlowStore {
     async fn remove_instance(&self, instance_id: &str) -> StoreResult<()> {
         self.inner.remove_instance(instance_id).await
     }
+
+    async fn enqueue_alert(
+        &self,
+        alert: &NewAlert,
+        min_interval: Option<chrono::Duration>,
+    ) -> StoreResult<AlertEnqueued> {
+        self.inner.enqueue_alert(alert, min_interval).await
+    }
+
+    async fn due_alerts(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Alert>> {
+        self.inner.due_alerts(now, limit).await
+    }
+
+    async fn record_alert_attempt(&self, id: &str, attempt: &AlertAttempt) -> StoreResult<Alert> {
+        self.inner.record_alert_attempt(id, attempt).await
+    }
+
+    async fn list_alerts(&self, since: DateTime<Utc>, page: Page) -> StoreResult<Paged<Alert>> {
+        self.inner.list_alerts(since, page).await
+    }
+
+    async fn alert_backlog(&self) -> StoreResult<u64> {
+        self.inner.alert_backlog().await
+    }
+
+    async fn purge_alerts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.inner.purge_alerts(before).await
+    }
 }

@@ -1,5 +1,6 @@
 //! The handlers of CONTRACT §3, one module per resource.
 
+pub(crate) mod alerts;
 pub(crate) mod executions;
 pub(crate) mod executors;
 pub(crate) mod system;

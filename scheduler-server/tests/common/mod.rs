@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod e2e;
+pub mod webhook;
 
 use async_trait::async_trait;
 use axum::Router;
@@ -385,6 +386,24 @@ impl Store for DownStore {
         down()
     }
     async fn remove_instance(&self, _: &str) -> StoreResult<()> {
+        down()
+    }
+    async fn enqueue_alert(&self, _: &NewAlert, _: Option<chrono::Duration>) -> StoreResult<AlertEnqueued> {
+        down()
+    }
+    async fn due_alerts(&self, _: DateTime<Utc>, _: u32) -> StoreResult<Vec<Alert>> {
+        down()
+    }
+    async fn record_alert_attempt(&self, _: &str, _: &AlertAttempt) -> StoreResult<Alert> {
+        down()
+    }
+    async fn list_alerts(&self, _: DateTime<Utc>, _: Page) -> StoreResult<Paged<Alert>> {
+        down()
+    }
+    async fn alert_backlog(&self) -> StoreResult<u64> {
+        down()
+    }
+    async fn purge_alerts(&self, _: DateTime<Utc>) -> StoreResult<u64> {
         down()
     }
 }

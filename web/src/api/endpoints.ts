@@ -2,6 +2,7 @@
 
 import { request, type RequestOptions } from "./client";
 import type {
+  Alert,
   Assignment,
   Execution,
   ExecutionPage,
@@ -79,4 +80,7 @@ export const api = {
     request<ExecutionPage>("GET", "/executions", { ...o, query: { ...f } }),
   getExecution: (id: string, o?: Opts) => request<Execution>("GET", `/executions/${enc(id)}`, o),
   stopExecution: (id: string) => request<Execution>("POST", `/executions/${enc(id)}/stop`),
+
+  listAlerts: (f: { page?: number; page_size?: number }, o?: Opts) =>
+    request<Page<Alert>>("GET", "/alerts", { ...o, query: { ...f } }),
 };

@@ -184,3 +184,30 @@ export interface SystemStatus {
   tasks: { active: number; paused: number };
   executions: { pending: number; running: number };
 }
+
+/** The events an alert can be about. */
+export type AlertEvent =
+  | "execution_failed"
+  | "execution_timeout"
+  | "executor_unhealthy"
+  | "executor_recovered"
+  | "leader_changed"
+  | "misfire";
+
+/** One alert of GET /alerts: an event sent (or being sent) to a webhook. */
+export interface Alert {
+  id: string;
+  event: AlertEvent;
+  at: Timestamp;
+  subject: {
+    task_id?: string;
+    task_name?: string;
+    execution_id?: string;
+    executor_id?: string;
+    instance_id?: string;
+  };
+  message: string;
+  suppressed: number;
+  delivered: boolean;
+  attempts: number;
+}

@@ -8,6 +8,7 @@ import { Time } from "../components/Time";
 import { useApi } from "../lib/useApi";
 import { formatLocal } from "../lib/time";
 import styles from "./Dashboard.module.css";
+import { RecentAlerts } from "./RecentAlerts";
 
 const POLL_MS = 3000;
 
@@ -227,6 +228,8 @@ export function Dashboard() {
           }
         </Loadable>
       </section>
+
+      <RecentAlerts />
     </>
   );
 }

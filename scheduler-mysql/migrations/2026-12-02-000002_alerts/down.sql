@@ -1,0 +1,2 @@
+DROP TABLE alert_keys;
+DROP TABLE alerts;
