@@ -41,6 +41,16 @@ impl MemoryStore {
         }
     }
 
+    /// How many executions are stored, final or not (counted, not scanned).
+    pub fn len(&self) -> usize {
+        self.lock().executions.len()
+    }
+
+    /// Whether no execution is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave an index half-updated in
         // a way later calls would misread worse than losing the store, and
