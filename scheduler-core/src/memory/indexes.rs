@@ -48,7 +48,7 @@ impl<'a, I: Iterator<Item = &'a (i64, Slot)>> Iterator for Ordered<'a, I> {
             return Some(first);
         }
         self.run.push(first);
-        while let Some(&&(_, s)) = self.entries.next_if(|(t2, _)| *t2 == t) {
+        while let Some(&(_, s)) = self.entries.next_if(|(t2, _)| *t2 == t) {
             self.run.push(s);
         }
         // Popped from the end: sort the opposite way of the walk.

@@ -121,8 +121,11 @@ impl Row {
     /// before changing anything.
     fn set_mutable(&mut self, e: &Execution, executor: Slot) -> StoreResult<()> {
         let (start, end) = (nanos_opt(e.start_time)?, nanos_opt(e.end_time)?);
-        let (dispatched, next_attempt, timeout) =
-            (nanos_opt(e.dispatched_at)?, nanos_opt(e.next_attempt_at)?, nanos_opt(e.timeout_at)?);
+        let (dispatched, next_attempt, timeout) = (
+            nanos_opt(e.dispatched_at)?,
+            nanos_opt(e.next_attempt_at)?,
+            nanos_opt(e.timeout_at)?,
+        );
         let hex = e
             .callback_token
             .as_deref()
@@ -131,7 +134,11 @@ impl Row {
         let extra = Extra {
             result: e.result.clone(),
             logs: e.logs.as_deref().map(Box::from),
-            token: if hex.is_some() { None } else { e.callback_token.as_deref().map(Box::from) },
+            token: if hex.is_some() {
+                None
+            } else {
+                e.callback_token.as_deref().map(Box::from)
+            },
         };
         let has_extra = extra.result.is_some() || extra.logs.is_some() || extra.token.is_some();
         self.start = start;
@@ -143,7 +150,11 @@ impl Row {
         self.retry_count = e.retry_count;
         self.status = e.status;
         self.token = Bits128::new(hex.unwrap_or(0));
-        self.flags = if hex.is_some() { self.flags | HEX_TOKEN } else { self.flags & !HEX_TOKEN };
+        self.flags = if hex.is_some() {
+            self.flags | HEX_TOKEN
+        } else {
+            self.flags & !HEX_TOKEN
+        };
         self.extra = has_extra.then(|| Box::new(extra));
         Ok(())
     }
@@ -287,7 +298,8 @@ impl Rows {
             Some(s) => s,
             None => {
                 self.rows.push(None);
-                Slot::try_from(self.rows.len() - 1).map_err(|_| StoreError::Unavailable("memory store is full".into()))?
+                Slot::try_from(self.rows.len() - 1)
+                    .map_err(|_| StoreError::Unavailable("memory store is full".into()))?
             }
         };
         self.rows[slot as usize] = Some(row);
@@ -295,7 +307,9 @@ impl Rows {
             self.text_ids.insert(slot, e.id.clone());
         }
         let hash = self.key(slot).hash();
-        let Self { by_id, rows, text_ids, .. } = self;
+        let Self {
+            by_id, rows, text_ids, ..
+        } = self;
         by_id.insert_unique(hash, slot, |s| rehash(rows, text_ids, *s));
         self.len += 1;
         Ok(Some(slot))
@@ -330,7 +344,11 @@ impl Rows {
     pub(super) fn id(&self, slot: Slot) -> ExecutionId {
         match self.key(slot) {
             Key::Uuid(v) => ExecutionId::from(uuid_text(v, &mut [0; uuid::fmt::Hyphenated::LENGTH])),
-            Key::Text(_) => self.text_ids.get(&slot).cloned().unwrap_or_else(|| ExecutionId::new("")),
+            Key::Text(_) => self
+                .text_ids
+                .get(&slot)
+                .cloned()
+                .unwrap_or_else(|| ExecutionId::new("")),
         }
     }
 
@@ -385,12 +403,6 @@ impl Rows {
             callback_token: token,
         }
     }
-
-    /// The duration fields `StatusCounts::add_final_parts` reads.
-    pub(super) fn span(&self, slot: Slot) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-        let r = self.get(slot);
-        (time_opt(r.start), time_opt(r.end))
-    }
 }
 
 fn with_text<T>(key: &Key<'_>, f: impl FnOnce(&str) -> T) -> T {
@@ -402,9 +414,7 @@ fn with_text<T>(key: &Key<'_>, f: impl FnOnce(&str) -> T) -> T {
 
 fn rehash(rows: &[Option<Row>], text_ids: &HashMap<Slot, ExecutionId>, slot: Slot) -> u64 {
     match rows[slot as usize].as_ref() {
-        Some(r) if r.flags & TEXT_ID != 0 => {
-            Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)).hash()
-        }
+        Some(r) if r.flags & TEXT_ID != 0 => Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)).hash(),
         Some(r) => Key::Uuid(r.id.get()).hash(),
         None => 0,
     }
