@@ -8,7 +8,7 @@
 use crate::schema::{executors, load_balance_state, scheduler_instances, task_executions, task_executors, tasks};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Date, Integer, Nullable, Unsigned};
+use diesel::sql_types::{BigInt, Datetime, Integer, Nullable, Text, Unsigned};
 use scheduler_core::*;
 
 /// Columns of `tasks` read into [`TaskRow`], in order.
@@ -18,6 +18,11 @@ pub(crate) const TASK_COLS: &str = "id, name, cron_expression, timezone, paramet
 /// Columns of `executors` read into [`ExecutorRow`], in order.
 pub(crate) const EXECUTOR_COLS: &str = "id, name, instance_id, base_url, health_check_url, status, is_healthy, \
      last_health_check, health_check_failures, health_check_successes, metadata, created_at, updated_at";
+
+/// [`EXECUTION_COLS`] without `result` and `logs` (lists leave them out).
+pub(crate) const EXECUTION_LIST_COLS: &str = "id, task_id, executor_id, trigger_type, scheduled_time, start_time, \
+     end_time, status, parameters, NULL AS result, NULL AS logs, retry_count, created_at, dispatched_at, \
+     next_attempt_at, timeout_at, callback_token, row_version";
 
 /// Columns of `task_executions` read into [`ExecutionRow`], in order.
 pub(crate) const EXECUTION_COLS: &str = "id, task_id, executor_id, trigger_type, scheduled_time, start_time, \
@@ -392,9 +397,11 @@ pub(crate) struct RunningRow {
     pub(crate) n: u64,
 }
 
-/// Execution counts of one task over a window.
+/// The counters of one task and hour (`execution_hourly`).
 #[derive(QueryableByName, Debug)]
-pub(crate) struct StatusCountsRow {
+pub(crate) struct HourlyRow {
+    #[diesel(sql_type = Datetime)]
+    hour: NaiveDateTime,
     #[diesel(sql_type = Unsigned<BigInt>)]
     total: u64,
     #[diesel(sql_type = Unsigned<BigInt>)]
@@ -413,46 +420,31 @@ pub(crate) struct StatusCountsRow {
     duration_count: u64,
 }
 
-impl From<StatusCountsRow> for StatusCounts {
-    fn from(r: StatusCountsRow) -> Self {
-        StatusCounts {
-            total: r.total,
-            success: r.success,
-            failed: r.failed,
-            timeout: r.timeout,
-            skipped: r.skipped,
-            cancelled: r.cancelled,
-            duration_ms_sum: r.duration_ms_sum,
-            duration_count: r.duration_count,
+impl From<HourlyRow> for HourlyCounts {
+    fn from(r: HourlyRow) -> Self {
+        HourlyCounts {
+            hour: r.hour.and_utc(),
+            counts: StatusCounts {
+                total: r.total,
+                success: r.success,
+                failed: r.failed,
+                timeout: r.timeout,
+                skipped: r.skipped,
+                cancelled: r.cancelled,
+                duration_ms_sum: r.duration_ms_sum,
+                duration_count: r.duration_count,
+            },
         }
     }
 }
 
-/// Execution counts of one task on one UTC day.
+/// A position in the execution list (`purge_excess_executions`).
 #[derive(QueryableByName, Debug)]
-pub(crate) struct DailyRow {
-    #[diesel(sql_type = Date)]
-    day: NaiveDate,
-    #[diesel(sql_type = Unsigned<BigInt>)]
-    total: u64,
-    #[diesel(sql_type = Unsigned<BigInt>)]
-    success: u64,
-    #[diesel(sql_type = Unsigned<BigInt>)]
-    failed: u64,
-    #[diesel(sql_type = Unsigned<BigInt>)]
-    timeout: u64,
-}
-
-impl From<DailyRow> for DailyCounts {
-    fn from(r: DailyRow) -> Self {
-        DailyCounts {
-            date: r.day,
-            total: r.total,
-            success: r.success,
-            failed: r.failed,
-            timeout: r.timeout,
-        }
-    }
+pub(crate) struct EdgeRow {
+    #[diesel(sql_type = Datetime)]
+    pub(crate) at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    pub(crate) id: String,
 }
 
 /// The system status counts.

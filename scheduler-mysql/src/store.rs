@@ -67,6 +67,9 @@ pub struct MysqlStoreOptions {
     /// Executions remembered with their row version so that a
     /// compare-and-set needs no read first (default 65 536; 0 disables).
     pub execution_cache_capacity: usize,
+    /// `history.max_log_bytes`: the most bytes of logs an execution keeps
+    /// (default 65 536; see `scheduler_core::domain::logs`).
+    pub max_log_bytes: usize,
 }
 
 impl Default for MysqlStoreOptions {
@@ -76,6 +79,7 @@ impl Default for MysqlStoreOptions {
             connection_timeout: Duration::from_secs(5),
             run_migrations: true,
             execution_cache_capacity: 65_536,
+            max_log_bytes: logs::DEFAULT_MAX_LOG_BYTES,
         }
     }
 }
@@ -94,6 +98,7 @@ struct Inner {
     health: Arc<Health>,
     connection_timeout: Duration,
     cache: Mutex<ExecutionCache>,
+    max_log_bytes: usize,
 }
 
 impl fmt::Debug for MysqlStore {
@@ -209,21 +214,6 @@ fn like_pattern(needle: &str) -> String {
     p
 }
 
-fn execution_counts_sql() -> &'static str {
-    "SELECT CAST(COUNT(*) AS UNSIGNED) AS total, \
-       CAST(COALESCE(SUM(status = 'success'), 0) AS UNSIGNED) AS success, \
-       CAST(COALESCE(SUM(status = 'failed'), 0) AS UNSIGNED) AS failed, \
-       CAST(COALESCE(SUM(status = 'timeout'), 0) AS UNSIGNED) AS timeout, \
-       CAST(COALESCE(SUM(status = 'skipped'), 0) AS UNSIGNED) AS skipped, \
-       CAST(COALESCE(SUM(status = 'cancelled'), 0) AS UNSIGNED) AS cancelled, \
-       CAST(COALESCE(SUM(CASE WHEN status NOT IN ('pending', 'running') AND start_time IS NOT NULL \
-            AND end_time IS NOT NULL THEN GREATEST(TIMESTAMPDIFF(MICROSECOND, start_time, end_time) DIV 1000, 0) \
-            ELSE 0 END), 0) AS UNSIGNED) AS duration_ms_sum, \
-       CAST(COALESCE(SUM(status NOT IN ('pending', 'running') AND start_time IS NOT NULL \
-            AND end_time IS NOT NULL), 0) AS UNSIGNED) AS duration_count \
-     FROM task_executions WHERE task_id = ? AND scheduled_time >= ? AND scheduled_time <= ?"
-}
-
 #[derive(QueryableByName)]
 #[diesel(table_name = crate::schema::tasks)]
 struct TaskStatusRow {
@@ -292,6 +282,7 @@ impl MysqlStore {
                     map: HashMap::new(),
                     capacity: options.execution_cache_capacity,
                 }),
+                max_log_bytes: options.max_log_bytes,
             }),
         })
     }
@@ -447,6 +438,36 @@ impl MysqlStore {
         Ok(Paged { items, total })
     }
 
+    /// An execution as this store writes it: instants at millisecond
+    /// precision, logs within `max_log_bytes`.
+    pub(crate) fn as_stored(&self, e: &Execution) -> Execution {
+        let mut e = normalize_execution(e);
+        if let Some(l) = &e.logs {
+            e.logs = Some(logs::bounded(l, self.inner.max_log_bytes));
+        }
+        e
+    }
+
+    pub(crate) fn max_log_bytes(&self) -> usize {
+        self.inner.max_log_bytes
+    }
+
+    /// Deletes the final executions whose ids `select` answers (column
+    /// `id`), by primary key and re-checking the status; answers how many went.
+    async fn delete_final(&self, select: Sql) -> StoreResult<u64> {
+        let ids = self.rows::<IdRow>(select).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut q = Sql::new("DELETE FROM task_executions WHERE status NOT IN ('pending', 'running') AND id IN ");
+        q.push_in_list(ids.iter().map(|r| r.id.as_str()), false);
+        let n = self.exec(q).await.map_err(Fail::into_store)?;
+        for r in &ids {
+            self.cache().remove(&ExecutionId::new(&r.id));
+        }
+        Ok(n as u64)
+    }
+
     /// Slow path of `update_execution`: read the row, check the guard, write
     /// against the version read; again if another writer got in between.
     async fn update_execution_slow(
@@ -484,11 +505,12 @@ impl MysqlStore {
         guard: &ExecutionGuard,
         change: &ExecutionChange,
     ) -> StoreResult<Option<Execution>> {
-        let q = update_execution_sql(&current.id, version, guard, change)?;
+        let max_log = self.inner.max_log_bytes;
+        let q = update_execution_sql(&current.id, version, guard, change, max_log)?;
         match self.exec(q).await {
             Ok(1) => {
                 let mut next = current.clone();
-                change.apply_to(&mut next);
+                change.apply_bounded(&mut next, max_log);
                 self.cache().put(&next, version + 1);
                 Ok(Some(next))
             }
@@ -703,6 +725,7 @@ fn update_execution_sql(
     version: u64,
     guard: &ExecutionGuard,
     change: &ExecutionChange,
+    max_log_bytes: usize,
 ) -> StoreResult<Sql> {
     let mut q = Sql::new("UPDATE task_executions SET row_version = row_version + 1");
     if let Some(v) = change.status {
@@ -726,10 +749,10 @@ fn update_execution_sql(
         q.bind_mut(json_text(v.as_ref())?);
     }
     if let Some(line) = &change.append_log {
-        // CONCAT_WS skips a NULL `logs`: the first line has no separator.
-        q.push_mut(", logs = CONCAT_WS(?, logs, ?)");
-        q.bind_mut("\n");
+        // Appended and bounded by the database (see the history migration).
+        q.push_mut(", logs = scheduler_log_append(logs, ?, ?)");
         q.bind_mut(line);
+        q.bind_mut(max_log_bytes as u64);
     }
     if let Some(v) = change.retry_count {
         q.push_mut(", retry_count = ?");
@@ -1234,7 +1257,7 @@ impl Store for MysqlStore {
     // ---- executions --------------------------------------------------------
 
     async fn claim_fire(&self, execution: &Execution, next_run_time: Option<DateTime<Utc>>) -> StoreResult<Execution> {
-        let e = normalize_execution(execution);
+        let e = self.as_stored(execution);
         // One round trip: the `claim_fire` procedure (see its migration) sets
         // the task's next_run_time and inserts the execution in one transaction.
         let call = claim_fire_sql(&e, next_run_time)?;
@@ -1282,7 +1305,7 @@ impl Store for MysqlStore {
     }
 
     async fn insert_execution(&self, execution: &Execution) -> StoreResult<Execution> {
-        let e = normalize_execution(execution);
+        let e = self.as_stored(execution);
         match self.exec(insert_execution_sql(&e)?).await {
             Ok(_) => {
                 self.cache().put(&e, 0);
@@ -1306,7 +1329,12 @@ impl Store for MysqlStore {
             .ok_or_else(|| StoreError::execution_not_found(id))
     }
 
-    async fn list_executions(&self, filter: &ExecutionFilter, page: Page) -> StoreResult<Paged<Execution>> {
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        from: &ListFrom,
+        page_size: u32,
+    ) -> StoreResult<ExecutionPage> {
         let mut cond = Sql::new(" WHERE 1 = 1");
         if let Some(t) = &filter.task_id {
             cond.push_mut(" AND task_id = ?");
@@ -1328,14 +1356,52 @@ impl Store for MysqlStore {
             cond.push_mut(" AND scheduled_time <= ?");
             cond.bind_mut(db_bound(t));
         }
-        let select = Sql::new(format!("SELECT {EXECUTION_COLS} FROM task_executions"))
+        // The total reads at most TOTAL_CAP + 1 index entries.
+        let count = Sql::new("SELECT CAST(COUNT(*) AS UNSIGNED) AS n FROM (SELECT 1 FROM task_executions")
             .append(&cond)
-            .push(" ORDER BY scheduled_time DESC, id DESC");
-        let count = Sql::new("SELECT CAST(COUNT(*) AS UNSIGNED) AS n FROM task_executions").append(&cond);
-        self.paged(select, count, page, |r: ExecutionRow| {
-            r.into_execution().map(|(e, _)| e)
+            .push(" LIMIT ?) capped")
+            .bind(TOTAL_CAP + 1);
+        let mut select = Sql::new(format!("SELECT {EXECUTION_LIST_COLS} FROM task_executions")).append(&cond);
+        let offset = match from {
+            ListFrom::Page(p) => u64::from(p.saturating_sub(1)) * u64::from(page_size),
+            ListFrom::After(c) => {
+                // Keyset: the rows after the cursor in (scheduled_time, id)
+                // descending order, read straight from the index.
+                let t = db_time(c.scheduled_time);
+                select.push_mut(" AND (scheduled_time < ? OR (scheduled_time = ? AND id < ?))");
+                select.bind_mut(t);
+                select.bind_mut(t);
+                select.bind_mut(c.id.as_str());
+                0
+            }
+        };
+        let select = select
+            .push(" ORDER BY scheduled_time DESC, id DESC LIMIT ? OFFSET ?")
+            .bind(u64::from(page_size) + 1)
+            .bind(offset);
+        let total = self.count(count).await?;
+        let mut items = self
+            .rows::<ExecutionRow>(select)
+            .await?
+            .into_iter()
+            .map(|r| r.into_execution().map(|(e, _)| e))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let more = items.len() > page_size as usize;
+        items.truncate(page_size as usize);
+        let next = if more {
+            items.last().map(|e| ExecutionCursor {
+                scheduled_time: e.scheduled_time,
+                id: e.id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(ExecutionPage {
+            items,
+            total: total.min(TOTAL_CAP),
+            total_is_lower_bound: total > TOTAL_CAP,
+            next,
         })
-        .await
     }
 
     async fn update_execution(
@@ -1449,46 +1515,69 @@ impl Store for MysqlStore {
 
     // ---- statistics --------------------------------------------------------
 
-    async fn execution_counts(
+    async fn hourly_counts(
         &self,
         task_id: &TaskId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<StatusCounts> {
-        let q = Sql::new(execution_counts_sql())
-            .bind(task_id.as_str())
-            .bind(db_bound(from))
-            .bind(db_bound(to));
-        Ok(self
-            .row::<StatusCountsRow>(q)
-            .await?
-            .map(StatusCounts::from)
-            .unwrap_or_default())
-    }
-
-    async fn daily_counts(
-        &self,
-        task_id: &TaskId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<Vec<DailyCounts>> {
+    ) -> StoreResult<Vec<HourlyCounts>> {
         let q = Sql::new(
-            "SELECT DATE(scheduled_time) AS day, CAST(COUNT(*) AS UNSIGNED) AS total, \
-             CAST(COALESCE(SUM(status = 'success'), 0) AS UNSIGNED) AS success, \
-             CAST(COALESCE(SUM(status = 'failed'), 0) AS UNSIGNED) AS failed, \
-             CAST(COALESCE(SUM(status = 'timeout'), 0) AS UNSIGNED) AS timeout \
-             FROM task_executions WHERE task_id = ? AND scheduled_time >= ? AND scheduled_time <= ? \
-             GROUP BY DATE(scheduled_time) ORDER BY day",
+            "SELECT hour, total, success, failed, timeout, skipped, cancelled, duration_ms_sum, duration_count \
+             FROM execution_hourly WHERE task_id = ? AND hour >= ? AND hour <= ? ORDER BY hour",
         )
         .bind(task_id.as_str())
         .bind(db_bound(from))
         .bind(db_bound(to));
         Ok(self
-            .rows::<DailyRow>(q)
+            .rows::<HourlyRow>(q)
             .await?
             .into_iter()
-            .map(DailyCounts::from)
+            .map(HourlyCounts::from)
             .collect())
+    }
+
+    async fn purge_executions(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        // Ids first, by the time index and without locks; then a short
+        // delete by primary key that re-checks the status.
+        let q = Sql::new(
+            "SELECT id FROM task_executions WHERE scheduled_time < ? AND status NOT IN ('pending', 'running') \
+             ORDER BY scheduled_time, id LIMIT ?",
+        )
+        .bind(db_bound(before))
+        .bind(u64::from(limit));
+        self.delete_final(q).await
+    }
+
+    async fn purge_excess_executions(&self, keep: u64, limit: u32) -> StoreResult<u64> {
+        let edge = Sql::new(
+            "SELECT scheduled_time AS at, id FROM task_executions WHERE status NOT IN ('pending', 'running') \
+             ORDER BY scheduled_time DESC, id DESC LIMIT 1 OFFSET ?",
+        )
+        .bind(keep);
+        let Some(edge) = self.row::<EdgeRow>(edge).await? else {
+            return Ok(0);
+        };
+        let q = Sql::new(
+            "SELECT id FROM task_executions WHERE (scheduled_time < ? OR (scheduled_time = ? AND id <= ?)) \
+             AND status NOT IN ('pending', 'running') ORDER BY scheduled_time, id LIMIT ?",
+        )
+        .bind(edge.at)
+        .bind(edge.at)
+        .bind(edge.id)
+        .bind(u64::from(limit));
+        self.delete_final(q).await
+    }
+
+    async fn purge_hourly_counts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut total = 0;
+        loop {
+            let q = Sql::new("DELETE FROM execution_hourly WHERE hour < ? LIMIT 10000").bind(db_bound(before));
+            let n = self.exec(q).await.map_err(Fail::into_store)? as u64;
+            total += n;
+            if n < 10_000 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn system_counts(&self) -> StoreResult<SystemCounts> {

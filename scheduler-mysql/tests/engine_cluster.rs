@@ -63,7 +63,11 @@ async fn executions(store: &Arc<dyn Store>, task: &TaskId) -> Vec<Execution> {
         task_id: Some(task.clone()),
         ..Default::default()
     };
-    let mut v = store.list_executions(&f, Page::new(1, 200)).await.expect("list").items;
+    let mut v = store
+        .list_executions(&f, &ListFrom::Page(1), 200)
+        .await
+        .expect("list")
+        .items;
     v.reverse();
     v
 }

@@ -19,6 +19,7 @@
 //! scheduler.instance_id            SCHEDULER_SCHEDULER__INSTANCE_ID        --instance-id
 //! scheduler.<other keys>           SCHEDULER_SCHEDULER__<KEY>              -
 //! health_check.<keys>              SCHEDULER_HEALTH_CHECK__<KEY>           -
+//! history.<keys>                   SCHEDULER_HISTORY__<KEY>                -
 //! log.format (text | json)         SCHEDULER_LOG__FORMAT                   --log-format
 //! ```
 //!
@@ -149,6 +150,8 @@ pub struct Config {
     pub health_check: HealthCheckConfig,
     /// Requests to executors.
     pub executors: ExecutorsConfig,
+    /// How much execution history is kept.
+    pub history: HistoryConfigSection,
     /// Logging.
     pub log: LogConfig,
 }
@@ -376,6 +379,41 @@ impl Default for SchedulerSection {
             retry_backoff: ConfigDuration::secs(1),
         }
     }
+}
+
+/// `history.*` (docs/history.md).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfigSection {
+    /// Final executions scheduled longer ago are deleted (30d); null keeps them all.
+    pub retention: Option<ConfigDuration>,
+    /// How often the leader purges (1m).
+    pub purge_interval: ConfigDuration,
+    /// Most final executions kept in all: absent means the store's default
+    /// (1 000 000 in memory, no cap on MySQL), null no cap.
+    #[serde(deserialize_with = "present_or_null")]
+    pub max_executions: Option<Option<u64>>,
+    /// Most bytes of logs an execution keeps (65536).
+    pub max_log_bytes: usize,
+}
+
+impl Default for HistoryConfigSection {
+    fn default() -> Self {
+        Self {
+            retention: Some(ConfigDuration::secs(30 * 86_400)),
+            purge_interval: ConfigDuration::secs(60),
+            max_executions: None,
+            max_log_bytes: scheduler_core::logs::DEFAULT_MAX_LOG_BYTES,
+        }
+    }
+}
+
+/// Largest `history.max_log_bytes`: what a MySQL `MEDIUMTEXT` holds.
+pub const MAX_LOG_BYTES: usize = 16 * 1024 * 1024 - 1;
+
+/// A key given as null (`Some(None)`) rather than absent (`None`, the default).
+fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
 }
 
 /// `health_check.*`.
@@ -618,10 +656,27 @@ impl Config {
             ("health_check.interval", self.health_check.interval),
             ("health_check.timeout", self.health_check.timeout),
             ("api.request_timeout", self.api.request_timeout),
+            ("history.purge_interval", self.history.purge_interval),
         ] {
             if d.0.is_zero() {
                 return bad(key, "must be longer than zero");
             }
+        }
+        let h = &self.history;
+        if h.retention.is_some_and(|r| r.0.is_zero()) {
+            return bad("history.retention", "must be longer than zero (null keeps everything)");
+        }
+        if h.max_executions == Some(Some(0)) {
+            return bad("history.max_executions", "must be at least 1 (null means no cap)");
+        }
+        if !(scheduler_core::logs::MIN_MAX_LOG_BYTES..=MAX_LOG_BYTES).contains(&h.max_log_bytes) {
+            return bad(
+                "history.max_log_bytes",
+                &format!(
+                    "must be between {} and {MAX_LOG_BYTES}",
+                    scheduler_core::logs::MIN_MAX_LOG_BYTES
+                ),
+            );
         }
         if self.health_check.failure_threshold == 0 {
             return bad("health_check.failure_threshold", "must be at least 1");
@@ -655,6 +710,16 @@ impl Config {
                 recovery_threshold: h.recovery_threshold,
             },
             shutdown_grace: self.api.shutdown_grace.0,
+            history: scheduler_core::HistoryConfig {
+                retention: self.history.retention.map(|d| d.0),
+                purge_interval: self.history.purge_interval.0,
+                max_executions: match self.history.max_executions {
+                    None => scheduler_core::ExecutionCap::StoreDefault,
+                    Some(None) => scheduler_core::ExecutionCap::Unlimited,
+                    Some(Some(n)) => scheduler_core::ExecutionCap::AtMost(n),
+                },
+                ..scheduler_core::HistoryConfig::default()
+            },
             ..scheduler_core::SchedulerConfig::default()
         }
     }

@@ -444,10 +444,23 @@ list_type!(
     /// A page of executors, newest first.
     ExecutorList of ExecutorDto
 );
-list_type!(
-    /// A page of executions, newest `scheduled_time` first.
-    ExecutionList of ExecutionDto
-);
+/// A page of executions, newest `scheduled_time` first. Items leave
+/// `logs` and `result` out (null); `GET /executions/{id}` has them.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ExecutionList {
+    /// This page's rows.
+    pub items: Vec<ExecutionDto>,
+    /// Rows matching the filter, exact up to 10 000; beyond it 10 000.
+    pub total: u64,
+    /// `total` is 10 000 and more rows match.
+    pub total_is_lower_bound: bool,
+    /// Page number, from 1; null when the page was asked by `cursor`.
+    pub page: Option<u32>,
+    /// Rows per page.
+    pub page_size: u32,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
 
 /// Figures of one window.
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -221,6 +221,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 impl QueryParams {
+    /// Whether the parameter is present (empty or not).
+    pub fn has(&self, name: &str) -> bool {
+        self.pairs.iter().any(|(k, _)| k == name)
+    }
+
     /// Takes a string parameter out; an empty value counts as absent.
     pub fn take(&mut self, name: &str) -> Option<String> {
         self.take_raw(name).filter(|v| !v.is_empty())

@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use scheduler_core::{AlwaysLeader, Leadership, MemoryStore, Scheduler, SchedulerError, Store};
-use scheduler_mysql::{MysqlLeadership, MysqlLeadershipConfig, MysqlStore};
+use scheduler_mysql::{MysqlLeadership, MysqlLeadershipConfig, MysqlStore, MysqlStoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -85,7 +85,7 @@ pub use crate::config::redact_url;
 async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Leadership>, Backend), StartError> {
     match config.database_url() {
         None => Ok((
-            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryStore::with_max_log_bytes(config.history.max_log_bytes)),
             Arc::new(AlwaysLeader::default()),
             Backend::Memory,
         )),
@@ -95,7 +95,12 @@ async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Leadersh
 
 async fn open_mysql(config: &Config, url: &str) -> Result<(Arc<dyn Store>, Arc<dyn Leadership>, Backend), StartError> {
     let max_connections = config.database.as_ref().map_or(10, |d| d.max_connections);
-    let store = MysqlStore::connect(url, max_connections).await.map_err(|e| {
+    let options = MysqlStoreOptions {
+        max_connections,
+        max_log_bytes: config.history.max_log_bytes,
+        ..MysqlStoreOptions::default()
+    };
+    let store = MysqlStore::connect_with(url, options).await.map_err(|e| {
         let mut reason = e.to_string();
         if url.contains("require_ssl=true") && (reason.contains("SSL") || reason.contains("TLS")) {
             reason.push_str(

@@ -479,7 +479,15 @@ async fn stats_shape() {
     let (app, _) = open_api();
     let t = create_task(&app, &task_body("stats")).await;
     let id = id_of(&t);
-    post_empty(&app, &format!("/api/v1/tasks/{id}/trigger")).await.ok(201);
+    // Statistics count final executions: a pending one is not counted yet,
+    // a cancelled one is (in the total, not in the rates).
+    let triggered = post_empty(&app, &format!("/api/v1/tasks/{id}/trigger")).await;
+    let pending = id_of(triggered.ok(201));
+    let before = get(&app, &format!("/api/v1/tasks/{id}/stats")).await;
+    assert_eq!(before.ok(200)["24h"]["total"], 0);
+    post_empty(&app, &format!("/api/v1/executions/{pending}/stop"))
+        .await
+        .ok(200);
     let r = get(&app, &format!("/api/v1/tasks/{id}/stats")).await;
     let s = r.ok(200);
     for w in ["24h", "7d", "90d"] {

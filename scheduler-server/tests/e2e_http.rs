@@ -57,3 +57,17 @@ async fn health_failure_and_recovery_thresholds() {
     e2e::health_thresholds(&s).await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_progress_logs_stay_bounded() {
+    let s = server().await;
+    e2e::large_progress_logs_stay_bounded(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_by_cursor() {
+    let s = server().await;
+    e2e::executions_by_cursor(&s).await;
+    s.stop().await;
+}

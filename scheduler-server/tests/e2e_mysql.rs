@@ -91,3 +91,21 @@ async fn mysql_health_failure_and_recovery_thresholds() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_large_progress_logs_stay_bounded() {
+    on_mysql(|s| async move {
+        e2e::large_progress_logs_stay_bounded(&s).await;
+        s
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_executions_by_cursor() {
+    on_mysql(|s| async move {
+        e2e::executions_by_cursor(&s).await;
+        s
+    })
+    .await;
+}

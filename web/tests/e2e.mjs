@@ -353,7 +353,96 @@ try {
     await api(SERVER, "POST", `/tasks/${failing.id}/trigger`, { parameters: { fail: true } });
     await page.goto(`${ui.url}/`);
     await waitText(page.getByTestId("recent-failures"), /failing-task/, "the failure on the dashboard");
+    // The list has no logs; the row fetches the execution for its last line.
+    await waitText(page.getByTestId("recent-failures"), /asked to fail/, "the failure's last log line");
     await shot("dashboard");
+  });
+
+  await test("executions list: Next and Previous walk the pages by cursor", async () => {
+    const t = await api(SERVER, "POST", "/tasks", {
+      name: "paging-task",
+      cron_expression: "0 0 0 1 1 *",
+      status: "paused",
+      execution_mode: "parallel",
+      executors: [{ executor_id: ex.instant.id, weight: 1, priority: 0 }],
+    });
+    ids.paging = t.id;
+    for (let i = 0; i < 45; i++) await api(SERVER, "POST", `/tasks/${t.id}/trigger`, {});
+    const asked = [];
+    const onRequest = (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === "/api/v1/executions") asked.push(u.searchParams);
+    };
+    page.on("request", onRequest);
+    try {
+      await page.goto(`${ui.url}/executions?task_id=${encodeURIComponent(t.id)}`);
+      const range = page.getByTestId("pagination-range");
+      const previous = page.getByRole("button", { name: "‹ Previous" });
+      const next = page.getByRole("button", { name: "Next ›" });
+      const rowIds = async () =>
+        page
+          .getByTestId("executions-table")
+          .locator("tbody tr")
+          .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-testid")));
+
+      await waitText(range, /^1–20 of 45$/, "page 1 of 45");
+      assert(await previous.isDisabled(), "Previous disabled on the first page");
+      const page1 = await rowIds();
+      assert(page1.length === 20, `20 rows, got ${page1.length}`);
+
+      await next.click();
+      await waitText(range, /^21–40 of 45$/, "page 2");
+      await waitText(page.getByTestId("pagination-page"), /^Page 2 of 3$/, "Page 2 of 3");
+      const page2 = await rowIds();
+      assert(page2.length === 20 && page2.every((r) => !page1.includes(r)), "page 2 has other rows than page 1");
+      const byCursor = asked.at(-1);
+      assert(byCursor.get("cursor") && !byCursor.has("page"), `page 2 asked by cursor: ${byCursor}`);
+
+      await next.click();
+      await waitText(range, /^41–45 of 45$/, "the last page");
+      const page3 = await rowIds();
+      assert(page3.length === 5 && page3.every((r) => !page1.includes(r) && !page2.includes(r)), "5 new rows");
+      assert(await next.isDisabled(), "Next disabled on the last page");
+      await shot("executions-last-page");
+
+      await previous.click();
+      await waitText(range, /^21–40 of 45$/, "back on page 2");
+      assert(JSON.stringify(await rowIds()) === JSON.stringify(page2), "page 2 again, the same rows");
+      await previous.click();
+      await waitText(range, /^1–20 of 45$/, "back on page 1");
+      assert(JSON.stringify(await rowIds()) === JSON.stringify(page1), "page 1 again, the same rows");
+      assert(!asked.at(-1).has("cursor"), "the first page is asked without a cursor");
+
+      // Another filter starts again from the first page.
+      await next.click();
+      await waitText(range, /^21–40 of 45$/, "page 2 before filtering");
+      await page.getByLabel("Rows").selectOption("50");
+      await waitText(range, /^1–45 of 45$/, "all 45 on one page of 50");
+      assert(await next.isDisabled() && (await previous.isDisabled()), "a single page");
+    } finally {
+      page.off("request", onRequest);
+    }
+  });
+
+  await test("executions list: a total the server stopped counting shows as 10,000+", async () => {
+    // Interception, for this case only: 10 001 executions are too many to make
+    // in a browser test. The answer is the server's own, with just the two
+    // count fields set the way the server sets them past 10 000 matches.
+    const pattern = "**/api/v1/executions?**";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      await route.fulfill({ response, json: { ...body, total: 10_000, total_is_lower_bound: true } });
+    });
+    try {
+      await page.goto(`${ui.url}/executions?task_id=${encodeURIComponent(ids.paging)}`);
+      await waitText(page.getByTestId("pagination-range"), /^1–20 of 10,000\+$/, "1–20 of 10,000+");
+      await waitText(page.getByTestId("pagination-page"), /^Page 1 of 500\+$/, "Page 1 of 500+");
+      await shot("executions-capped-total", false);
+    } finally {
+      await page.unroute(pattern);
+    }
+    await waitText(page.getByTestId("pagination-range"), /^1–20 of 45$/, "the exact total again");
   });
 
   await test("executors: filters, and a status change with a reason", async () => {

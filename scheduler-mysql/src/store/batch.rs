@@ -29,7 +29,7 @@ const READ_CHUNK: usize = 1_000;
 
 impl MysqlStore {
     pub(super) async fn claim_batch(&self, executions: &[Execution]) -> StoreResult<Vec<ClaimOutcome>> {
-        let rows: Vec<Execution> = executions.iter().map(normalize_execution).collect();
+        let rows: Vec<Execution> = executions.iter().map(|e| self.as_stored(e)).collect();
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(CLAIM_CHUNK) {
             let mut q = Sql::new(format!(
@@ -127,7 +127,7 @@ impl MysqlStore {
                         // last; the stamp is its new version.
                         match cache.get(id) {
                             Some((mut e, _)) => {
-                                change.apply_to(&mut e);
+                                change.apply_bounded(&mut e, self.max_log_bytes());
                                 cache.put(&e, applied.stamp);
                             }
                             None => cache.remove(id),
@@ -179,8 +179,9 @@ impl MysqlStore {
         if let Some(e) = bad_json {
             return Err(e);
         }
-        // CONCAT_WS skips a NULL `logs`: the first line has no separator.
-        push_case(&mut q, "logs", "CONCAT_WS('\\n', logs, ?)", batch, |c| {
+        // Appended and bounded by the database (see the history migration).
+        let append = format!("scheduler_log_append(logs, ?, {})", self.max_log_bytes());
+        push_case(&mut q, "logs", &append, batch, |c| {
             c.append_log.as_ref().map(|l| Bind::Text(l.clone()))
         });
         push_case(&mut q, "retry_count", "?", batch, |c| c.retry_count.map(Bind::U32));

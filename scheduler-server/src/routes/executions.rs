@@ -8,7 +8,11 @@ use crate::extract::{ApiJson, IdPath, QueryParams};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use scheduler_core::{ExecutionFilter, ExecutionId, ExecutionReport, ExecutionStatus, ExecutorId, Page, TaskId};
+use chrono::{DateTime, Utc};
+use scheduler_core::{
+    ExecutionCursor, ExecutionFilter, ExecutionId, ExecutionReport, ExecutionStatus, ExecutorId, ListFrom, MAX_ID_LEN,
+    TaskId,
+};
 use utoipa::IntoParams;
 
 /// The header that authenticates a callback.
@@ -34,9 +38,13 @@ pub(crate) struct ExecutionListQuery {
     /// `scheduled_time <= to` (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
     to: Option<Timestamp>,
-    /// Page number, from 1.
+    /// Page number, from 1 (not with `cursor`).
     #[param(minimum = 1, maximum = 2147483647, default = 1, required = false)]
     page: u32,
+    /// The previous page's `next_cursor`: the page after it, at the cost of
+    /// a first page whatever the depth (not with `page`).
+    #[param(value_type = Option<String>, required = false)]
+    cursor: Option<ExecutionCursor>,
     /// Rows per page, 1..=200.
     #[param(minimum = 1, maximum = 200, default = 20, required = false)]
     page_size: u32,
@@ -60,6 +68,10 @@ impl ExecutionListQuery {
         {
             return Err(ApiError::field("from", "must not be after to"));
         }
+        let cursor = q.parse("cursor", decode_cursor, "must be a next_cursor from an earlier page")?;
+        if cursor.is_some() && q.has("page") {
+            return Err(ApiError::field("page", "must be absent when cursor is given"));
+        }
         let page = take_page(&mut q)?;
         q.finish()?;
         Ok(Self {
@@ -70,6 +82,7 @@ impl ExecutionListQuery {
             to: to.map(Timestamp),
             page: page.page,
             page_size: page.page_size,
+            cursor,
         })
     }
 }
@@ -87,7 +100,6 @@ impl ExecutionListQuery {
 )]
 pub(crate) async fn list_executions(State(state): State<AppState>, q: QueryParams) -> ApiResult<Json<ExecutionList>> {
     let query = ExecutionListQuery::from_query(q)?;
-    let page = Page::new(query.page, query.page_size);
     let filter = ExecutionFilter {
         task_id: query.task_id.map(TaskId::new),
         executor_id: query.executor_id.map(ExecutorId::new),
@@ -95,13 +107,67 @@ pub(crate) async fn list_executions(State(state): State<AppState>, q: QueryParam
         from: query.from.map(|t| t.0),
         to: query.to.map(|t| t.0),
     };
-    let found = state.scheduler.store().list_executions(&filter, page).await?;
+    let (from, page) = match query.cursor {
+        Some(c) => (ListFrom::After(c), None),
+        None => (ListFrom::Page(query.page), Some(query.page)),
+    };
+    let found = state
+        .scheduler
+        .store()
+        .list_executions(&filter, &from, query.page_size)
+        .await?;
     Ok(Json(ExecutionList {
         items: found.items.into_iter().map(Into::into).collect(),
         total: found.total,
-        page: page.page,
-        page_size: page.page_size,
+        total_is_lower_bound: found.total_is_lower_bound,
+        page,
+        page_size: query.page_size,
+        next_cursor: found.next.as_ref().map(encode_cursor),
     }))
+}
+
+/// A cursor as the API shows it: opaque to clients, hex of
+/// `<scheduled_time in ms>:<id>` (URL-safe, no padding).
+fn encode_cursor(c: &ExecutionCursor) -> String {
+    let plain = format!("{}:{}", c.scheduled_time.timestamp_millis(), c.id.as_str());
+    plain.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The cursor [`encode_cursor`] made, or `None` for anything else.
+fn decode_cursor(s: &str) -> Option<ExecutionCursor> {
+    if s.len() % 2 != 0 || s.len() > 2 * (20 + 1 + MAX_ID_LEN) {
+        return None;
+    }
+    let bytes = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let plain = String::from_utf8(bytes).ok()?;
+    let (ms, id) = plain.split_once(':')?;
+    let ms: i64 = ms.parse().ok()?;
+    let scheduled_time = DateTime::<Utc>::from_timestamp_millis(ms)?;
+    let valid_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid_id.then(|| ExecutionCursor {
+        scheduled_time,
+        id: ExecutionId::new(id),
+    })
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_anything_else_is_refused() {
+        let c = ExecutionCursor {
+            scheduled_time: "2026-11-24T10:00:00.123Z".parse().unwrap(),
+            id: ExecutionId::new("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(&c)), Some(c));
+        for bad in ["", "zz", "abc", "3a", "313a", "6e6f", &"41".repeat(400)] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
 }
 
 /// An execution.

@@ -590,3 +590,105 @@ pub async fn health_thresholds(s: &TestServer) {
     assert_eq!(e["health_check_failures"], 0);
     assert!(fake.state.health_hits.load(Ordering::SeqCst) >= hits + 2);
 }
+
+/// Twenty progress callbacks of almost 1 MiB each (far past `history.max_log_bytes` and
+/// past what a MySQL `MEDIUMTEXT` holds) are never an error; the logs keep
+/// the newest bytes behind `[... N bytes truncated]\n`, and the final
+/// callback still ends the execution.
+pub async fn large_progress_logs_stay_bounded(s: &TestServer) {
+    let fake = FakeExecutor::start(Behaviour::Accept).await;
+    let executor_id = s.register(&fake, &unique("logs")).await;
+    let task_id = s
+        .create_task(json!({
+            "name": unique("logs-task"), "cron_expression": NEVER_SOON, "timeout_seconds": 600,
+            "executors": [{"executor_id": executor_id}],
+        }))
+        .await;
+    let exec_id = s.trigger(&task_id, &json!({})).await;
+    let body = fake.wait_executes(1).await.remove(0);
+    let url = body["callback_url"].as_str().unwrap().to_owned();
+    let token = body["callback_token"].as_str().unwrap().to_owned();
+    s.wait_status(&exec_id, "running").await;
+    // Just under the 1 MiB body limit with the JSON around it.
+    let size = 1024 * 1024 - 200;
+    let chunk = |i: usize| format!("{i:02}{}", "z".repeat(size - 2));
+    for i in 0..20 {
+        let r = s
+            .callback(&url, Some(&token), &json!({"status": "running", "logs": chunk(i)}))
+            .await;
+        assert_eq!(r.status, 200, "progress {i}: {}", r.body);
+    }
+    let done = s
+        .callback(&url, Some(&token), &json!({"status": "success", "logs": "finished"}))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let e = s.execution(&exec_id).await;
+    assert_eq!(e["status"], "success");
+    let logs = e["logs"].as_str().unwrap();
+    assert!(logs.len() <= 65_536, "{} bytes of logs kept", logs.len());
+    let rest = logs.strip_prefix("[... ").expect("the truncation marker");
+    let (n, kept) = rest.split_once(" bytes truncated]\n").expect("the marker's end");
+    let written = 20 * size + 20 + "finished".len();
+    assert_eq!(n.parse::<usize>().unwrap() + kept.len(), written);
+    assert!(kept.ends_with("\nfinished"));
+    // Lists leave logs and result out.
+    let list = s.get(&format!("/api/v1/executions?task_id={task_id}")).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["items"][0]["logs"], Value::Null);
+    assert_eq!(list.body["items"][0]["result"], Value::Null);
+}
+
+/// `GET /executions` by cursor: walking `next_cursor` gives every row once,
+/// newest first, and the same rows as pages by number; `next_cursor` is null
+/// on the last page; a cursor with `page`, or one the server did not issue,
+/// is a 400.
+pub async fn executions_by_cursor(s: &TestServer) {
+    let task_id = s
+        .create_task(json!({"name": unique("cursor"), "cron_expression": NEVER_SOON}))
+        .await;
+    for _ in 0..23 {
+        s.trigger(&task_id, &json!({})).await;
+    }
+    let task = task_id.as_str();
+    let list = |q: String| async move { s.get(&format!("/api/v1/executions?task_id={task}&{q}")).await };
+    let whole = list("page_size=100".into()).await;
+    assert_eq!(whole.body["total"], 23);
+    assert_eq!(whole.body["total_is_lower_bound"], false);
+    assert_eq!(whole.body["next_cursor"], Value::Null);
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut walked = Vec::new();
+    let mut q = "page_size=10".to_owned();
+    let mut pages = 0;
+    loop {
+        let p = list(q.clone()).await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        assert_eq!(p.body["total"], 23);
+        walked.extend(ids(&p.body));
+        pages += 1;
+        match p.body["next_cursor"].as_str() {
+            Some(c) => q = format!("page_size=10&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(walked, ids(&whole.body));
+    let page2 = list("page_size=10&page=2".into()).await;
+    assert_eq!(ids(&page2.body), walked[10..20].to_vec());
+    let c = page2.body["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(list(format!("page=1&cursor={c}")).await.status, 400);
+    for bad in ["nonsense", "zz", ""] {
+        let r = list(format!("cursor={bad}")).await;
+        assert!(
+            r.status == 400 || (bad.is_empty() && r.status == 200),
+            "cursor={bad}: {}",
+            r.status
+        );
+    }
+}

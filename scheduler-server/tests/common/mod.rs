@@ -334,7 +334,7 @@ impl Store for DownStore {
     async fn get_execution(&self, _: &ExecutionId) -> StoreResult<Execution> {
         down()
     }
-    async fn list_executions(&self, _: &ExecutionFilter, _: Page) -> StoreResult<Paged<Execution>> {
+    async fn list_executions(&self, _: &ExecutionFilter, _: &ListFrom, _: u32) -> StoreResult<ExecutionPage> {
         down()
     }
     async fn update_execution(
@@ -363,10 +363,16 @@ impl Store for DownStore {
     async fn put_lb_state(&self, _: &TaskId, _: &str, _: Option<u64>, _: &Value) -> StoreResult<()> {
         down()
     }
-    async fn execution_counts(&self, _: &TaskId, _: DateTime<Utc>, _: DateTime<Utc>) -> StoreResult<StatusCounts> {
+    async fn hourly_counts(&self, _: &TaskId, _: DateTime<Utc>, _: DateTime<Utc>) -> StoreResult<Vec<HourlyCounts>> {
         down()
     }
-    async fn daily_counts(&self, _: &TaskId, _: DateTime<Utc>, _: DateTime<Utc>) -> StoreResult<Vec<DailyCounts>> {
+    async fn purge_executions(&self, _: DateTime<Utc>, _: u32) -> StoreResult<u64> {
+        down()
+    }
+    async fn purge_excess_executions(&self, _: u64, _: u32) -> StoreResult<u64> {
+        down()
+    }
+    async fn purge_hourly_counts(&self, _: DateTime<Utc>) -> StoreResult<u64> {
         down()
     }
     async fn system_counts(&self) -> StoreResult<SystemCounts> {

@@ -4,6 +4,7 @@ import { request, type RequestOptions } from "./client";
 import type {
   Assignment,
   Execution,
+  ExecutionPage,
   ExecutionStatus,
   Executor,
   ExecutorStatus,
@@ -40,7 +41,8 @@ export interface ExecutionFilter {
   status?: ExecutionStatus | "";
   from?: string;
   to?: string;
-  page?: number;
+  /** The previous page's `next_cursor`; absent for the first page. */
+  cursor?: string;
   page_size?: number;
 }
 
@@ -74,7 +76,7 @@ export const api = {
     request<Executor>("PUT", `/executors/${enc(id)}/status`, { body: { status, reason } }),
 
   listExecutions: (f: ExecutionFilter, o?: Opts) =>
-    request<Page<Execution>>("GET", "/executions", { ...o, query: { ...f } }),
+    request<ExecutionPage>("GET", "/executions", { ...o, query: { ...f } }),
   getExecution: (id: string, o?: Opts) => request<Execution>("GET", `/executions/${enc(id)}`, o),
   stopExecution: (id: string) => request<Execution>("POST", `/executions/${enc(id)}/stop`),
 };

@@ -44,6 +44,22 @@ export interface Page<T> {
   page_size: number;
 }
 
+/**
+ * A page of GET /executions: asked by `page` or by the previous page's
+ * `next_cursor`. Past 10 000 matches the server stops counting: `total` is
+ * then 10 000 and `total_is_lower_bound` is true.
+ */
+export interface ExecutionPage {
+  items: ExecutionSummary[];
+  total: number;
+  total_is_lower_bound: boolean;
+  /** Null when the page was asked by cursor. */
+  page: number | null;
+  page_size: number;
+  /** The `cursor` of the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
 export interface Task {
   id: string;
   name: string;
@@ -113,6 +129,9 @@ export interface Execution {
   retry_count: number;
   created_at: Timestamp;
 }
+
+/** An execution as GET /executions lists it: `logs` and `result` only come with GET /executions/{id}. */
+export type ExecutionSummary = Omit<Execution, "logs" | "result"> & { logs: null; result: null };
 
 export interface WindowStats {
   total: number;

@@ -11,7 +11,8 @@ export function StopButton({
   onStopped,
   small = true,
 }: {
-  execution: Execution;
+  /** A list item is enough: only the id and status are used. */
+  execution: Pick<Execution, "id" | "status">;
   onStopped: (e: Execution) => void;
   small?: boolean;
 }) {

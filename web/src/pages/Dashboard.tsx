@@ -215,7 +215,9 @@ export function Dashboard() {
                           <Time value={e.end_time} />
                         </td>
                         <td className="num">{e.retry_count}</td>
-                        <td className={`wrap ${styles.log}`}>{lastLine(e.logs)}</td>
+                        <td className={`wrap ${styles.log}`}>
+                          <LastLogLine id={e.id} />
+                        </td>
                       </tr>
                     ))}
                   </tbody>
@@ -227,6 +229,16 @@ export function Dashboard() {
       </section>
     </>
   );
+}
+
+/**
+ * The list leaves logs out (they can be large), so each row asks for its
+ * execution once; a failed execution's logs no longer change.
+ */
+function LastLogLine({ id }: { id: string }) {
+  const detail = useApi((signal) => api.getExecution(id, { signal }), [id]);
+  if (detail.data) return <span data-testid={`last-log-${id}`}>{lastLine(detail.data.logs)}</span>;
+  return <span className="muted">{detail.error ? "—" : "…"}</span>;
 }
 
 function lastLine(logs: string | null): string {

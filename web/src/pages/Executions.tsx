@@ -1,9 +1,10 @@
 import { api } from "../api/endpoints";
-import { EXECUTION_STATUSES, isLive, type Execution, type ExecutionStatus } from "../api/types";
+import { useState } from "react";
+import { EXECUTION_STATUSES, isLive, type ExecutionStatus, type ExecutionSummary } from "../api/types";
 import { Badge } from "../components/Badge";
 import { PageHeader } from "../components/Layout";
 import { ExecutionLink, ExecutorLink, TaskLink } from "../components/Links";
-import { Pagination } from "../components/Pagination";
+import { CursorPagination } from "../components/Pagination";
 import { Empty, Loadable } from "../components/States";
 import { StopButton } from "../components/StopButton";
 import { Time } from "../components/Time";
@@ -19,11 +20,17 @@ export function Executions() {
     status: "",
     from: "",
     to: "",
-    page: "1",
     page_size: "20",
   });
-  const page = intParam(q.page, 1);
   const pageSize = intParam(q.page_size, 20);
+
+  // The list is walked by cursor: `cursors` holds the `next_cursor` that led
+  // to each page after the first, so Previous drops the last one. Other
+  // filters (or another page size) start again from the first page.
+  const listKey = JSON.stringify([q.task_id, q.executor_id, q.status, q.from, q.to, pageSize]);
+  const [trail, setTrail] = useState<{ key: string; cursors: string[] }>({ key: listKey, cursors: [] });
+  const cursors = trail.key === listKey ? trail.cursors : [];
+  const cursor = cursors[cursors.length - 1];
 
   // Choices for the task and executor filters.
   const tasks = useApi(
@@ -52,12 +59,12 @@ export function Executions() {
           status: q.status as ExecutionStatus | "",
           from: q.from,
           to: q.to,
-          page,
+          cursor,
           page_size: pageSize,
         },
         { signal },
       ),
-    [q.task_id, q.executor_id, q.status, q.from, q.to, page, pageSize],
+    [listKey, cursor],
     3000,
   );
   const filtered = [q.task_id, q.executor_id, q.status, q.from, q.to].some((v) => v !== "");
@@ -75,7 +82,7 @@ export function Executions() {
               id="f-task"
               className="select"
               value={q.task_id}
-              onChange={(e) => setQ({ task_id: e.target.value, page: "1" })}
+              onChange={(e) => setQ({ task_id: e.target.value })}
             >
               <option value="">All tasks</option>
               {q.task_id && !taskChoices.some((t) => t.id === q.task_id) && (
@@ -94,7 +101,7 @@ export function Executions() {
               id="f-executor"
               className="select"
               value={q.executor_id}
-              onChange={(e) => setQ({ executor_id: e.target.value, page: "1" })}
+              onChange={(e) => setQ({ executor_id: e.target.value })}
             >
               <option value="">All executors</option>
               {q.executor_id && !executorChoices.some((x) => x.id === q.executor_id) && (
@@ -113,7 +120,7 @@ export function Executions() {
               id="f-status"
               className="select"
               value={q.status}
-              onChange={(e) => setQ({ status: e.target.value, page: "1" })}
+              onChange={(e) => setQ({ status: e.target.value })}
             >
               <option value="">Any status</option>
               {EXECUTION_STATUSES.map((s) => (
@@ -130,7 +137,7 @@ export function Executions() {
               className="input"
               type="datetime-local"
               value={rfc3339ToLocalInput(q.from)}
-              onChange={(e) => setQ({ from: localInputToRfc3339(e.target.value), page: "1" })}
+              onChange={(e) => setQ({ from: localInputToRfc3339(e.target.value) })}
             />
           </div>
           <div className="field date">
@@ -140,14 +147,14 @@ export function Executions() {
               className="input"
               type="datetime-local"
               value={rfc3339ToLocalInput(q.to)}
-              onChange={(e) => setQ({ to: localInputToRfc3339(e.target.value), page: "1" })}
+              onChange={(e) => setQ({ to: localInputToRfc3339(e.target.value) })}
             />
           </div>
           {filtered && (
             <button
               type="button"
               className="btn"
-              onClick={() => setQ({ task_id: "", executor_id: "", status: "", from: "", to: "", page: "1" })}
+              onClick={() => setQ({ task_id: "", executor_id: "", status: "", from: "", to: "" })}
             >
               Clear filters
             </button>
@@ -155,7 +162,7 @@ export function Executions() {
         </div>
         <Loadable state={executions} loadingLabel="Loading executions…">
           {(p) =>
-            p.items.length === 0 ? (
+            p.items.length === 0 && cursors.length === 0 ? (
               <Empty title={filtered ? "No execution matches these filters" : "No executions yet"}>
                 {filtered ? "Widen the time range or clear the filters." : "Executions appear here when tasks fire."}
               </Empty>
@@ -167,12 +174,16 @@ export function Executions() {
                   </div>
                 )}
                 <ExecutionsTable items={p.items} onChanged={executions.reload} />
-                <Pagination
-                  page={p.page}
+                <CursorPagination
+                  page={cursors.length + 1}
                   pageSize={p.page_size}
+                  shown={p.items.length}
                   total={p.total}
-                  onPage={(n) => setQ({ page: String(n) })}
-                  onPageSize={(n) => setQ({ page_size: String(n), page: "1" })}
+                  totalIsLowerBound={p.total_is_lower_bound}
+                  hasNext={p.next_cursor !== null}
+                  onPrevious={() => setTrail({ key: listKey, cursors: cursors.slice(0, -1) })}
+                  onNext={() => p.next_cursor && setTrail({ key: listKey, cursors: [...cursors, p.next_cursor] })}
+                  onPageSize={(n) => setQ({ page_size: String(n) })}
                 />
               </>
             )
@@ -189,7 +200,7 @@ export function ExecutionsTable({
   onChanged,
   hideExecutor = false,
 }: {
-  items: Execution[];
+  items: ExecutionSummary[];
   onChanged: () => void;
   hideExecutor?: boolean;
 }) {
