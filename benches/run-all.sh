@@ -18,6 +18,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 cargo bench -q -p scheduler-benches --bench scale
 cargo bench -q -p scheduler-benches --bench store_ops
+SOAK_SECS="${SOAK_SECS:-600}" cargo bench -q -p scheduler-benches --bench memory_soak
 cargo bench -q -p scheduler-benches --bench mysql_throughput
 FIRE_LAG_STORE=mysql FIRE_LAG_N=2000,5000,10000 FIRE_LAG_IMPLS=chronoflow cargo bench -q -p scheduler-benches --bench fire_lag
 SERVER_FIRE_LAG_STORE=memory,mysql SERVER_FIRE_LAG_N=2000,5000 cargo bench -q -p scheduler-benches --bench server_fire_lag

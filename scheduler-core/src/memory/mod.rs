@@ -4,16 +4,21 @@
 //! work without awaiting, and releases it, so calls are atomic and no lock is
 //! held across an `.await`. Secondary indexes keep the engine's hot queries
 //! (claims, due and overdue executions, per-task activity, per-executor
-//! load) independent of the number of executions stored.
+//! load) independent of the number of executions stored; executions are
+//! kept as compact rows ([`rows`]), about 250 bytes each with their index
+//! entries.
 
 use crate::domain::*;
 use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use state::{Indexed, State};
+use state::State;
 use std::sync::{Mutex, MutexGuard};
 
 mod alerts;
+mod indexes;
+mod queries;
+mod rows;
 mod state;
 
 /// An in-memory [`Store`]; nothing survives the process.
@@ -44,6 +49,16 @@ impl MemoryStore {
         }
     }
 
+    /// How many executions are stored, final or not (counted, not scanned).
+    pub fn len(&self) -> usize {
+        self.lock().rows.len()
+    }
+
+    /// Whether no execution is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave an index half-updated in
         // a way later calls would misread worse than losing the store, and
@@ -59,42 +74,6 @@ impl MemoryStore {
 
 /// The default cap on final executions kept in memory.
 pub const DEFAULT_MAX_EXECUTIONS: u64 = 1_000_000;
-
-/// One page of executions: `matching` counted up to [`TOTAL_CAP`] (plus
-/// one, to know it is exceeded), `page_rows` (already past a cursor) skipped
-/// by `skip` and cloned without logs and result, one row more read to know
-/// whether a next page exists.
-fn execution_page<'a>(
-    matching: impl Iterator<Item = &'a Execution>,
-    page_rows: impl Iterator<Item = &'a Execution>,
-    skip: u64,
-    page_size: u32,
-) -> ExecutionPage {
-    let total = matching.take(TOTAL_CAP as usize + 1).count() as u64;
-    let mut rows = page_rows.skip(usize::try_from(skip).unwrap_or(usize::MAX));
-    let items: Vec<Execution> = rows
-        .by_ref()
-        .take(page_size as usize)
-        .map(|e| Execution {
-            logs: None,
-            result: None,
-            ..e.clone()
-        })
-        .collect();
-    let next = match rows.next() {
-        Some(_) => items.last().map(|e| ExecutionCursor {
-            scheduled_time: e.scheduled_time,
-            id: e.id.clone(),
-        }),
-        None => None,
-    };
-    ExecutionPage {
-        items,
-        total: total.min(TOTAL_CAP),
-        total_is_lower_bound: total > TOTAL_CAP,
-        next,
-    }
-}
 
 /// Counts every matching row but clones only the rows of the page.
 fn page_of<'a, T: Clone + 'a>(rows: impl Iterator<Item = &'a T>, page: Page) -> Paged<T> {
@@ -343,16 +322,7 @@ impl Store for MemoryStore {
         for list in s.assignments.values_mut() {
             list.retain(|a| &a.executor_id != id);
         }
-        let ids = s.by_executor.remove(id).unwrap_or_default();
-        for eid in ids {
-            if let Some(ex) = s.executions.get_mut(&eid) {
-                let before = Indexed::of(ex);
-                ex.executor_id = None;
-                let after = Indexed::of(ex);
-                s.reindex(Some(&before), Some(&after));
-            }
-        }
-        s.running_by_executor.remove(id);
+        s.forget_executor(id);
         Ok(())
     }
 
@@ -373,14 +343,13 @@ impl Store for MemoryStore {
         executors: &[ExecutorId],
     ) -> StoreResult<std::collections::HashMap<ExecutorId, u64>> {
         let s = self.lock();
-        Ok(executors
-            .iter()
-            .map(|id| (id.clone(), s.running_by_executor.get(id).copied().unwrap_or(0)))
-            .collect())
+        Ok(executors.iter().map(|id| (id.clone(), s.running_on(id))).collect())
     }
 
     async fn claim_fire(&self, execution: &Execution, next_run_time: Option<DateTime<Utc>>) -> StoreResult<Execution> {
-        self.lock().claim(execution, Some(next_run_time))
+        let mut s = self.lock();
+        let slot = s.claim(execution, Some(next_run_time))?;
+        Ok(s.execution(slot))
     }
 
     async fn claim_fires(&self, executions: &[Execution]) -> StoreResult<Vec<ClaimOutcome>> {
@@ -390,7 +359,8 @@ impl Store for MemoryStore {
             .map(|e| match s.claim(e, None) {
                 Ok(_) => ClaimOutcome::Claimed,
                 Err(StoreError::AlreadyFired { .. }) => ClaimOutcome::AlreadyFired,
-                // The only other refusals: no such task, or the id is taken.
+                // The only other refusals: no such task, the id is taken, a time
+                // out of the store's range.
                 Err(StoreError::NotFound { .. }) => ClaimOutcome::TaskNotFound,
                 Err(_) => ClaimOutcome::AlreadyFired,
             })
@@ -401,14 +371,7 @@ impl Store for MemoryStore {
         let s = self.lock();
         let mut out = std::collections::HashMap::new();
         for t in tasks {
-            let newest = s.by_task.get(t).and_then(|ix| {
-                ix.iter()
-                    .rev()
-                    .filter_map(|(_, id)| s.executions.get(id))
-                    .find(|e| e.trigger_type == TriggerType::Schedule)
-                    .map(|e| e.scheduled_time)
-            });
-            if let Some(at) = newest {
+            if let Some(at) = s.last_fire(t) {
                 out.insert(t.clone(), at);
             }
         }
@@ -416,14 +379,16 @@ impl Store for MemoryStore {
     }
 
     async fn insert_execution(&self, execution: &Execution) -> StoreResult<Execution> {
-        self.lock().insert_execution(execution)
+        let mut s = self.lock();
+        let slot = s.insert_execution(execution, 0)?;
+        Ok(s.execution(slot))
     }
 
     async fn get_execution(&self, id: &ExecutionId) -> StoreResult<Execution> {
         let s = self.lock();
-        s.executions
-            .get(id)
-            .map(|e| Execution::clone(e))
+        s.rows
+            .find(id)
+            .map(|slot| s.execution(slot))
             .ok_or_else(|| StoreError::execution_not_found(id))
     }
 
@@ -433,58 +398,7 @@ impl Store for MemoryStore {
         from: &ListFrom,
         page_size: u32,
     ) -> StoreResult<ExecutionPage> {
-        let s = self.lock();
-        let keep = |e: &Execution| {
-            filter.task_id.as_ref().is_none_or(|t| &e.task_id == t)
-                && filter
-                    .executor_id
-                    .as_ref()
-                    .is_none_or(|x| e.executor_id.as_ref() == Some(x))
-                && filter.status.is_none_or(|st| e.status == st)
-                && filter.from.is_none_or(|f| e.scheduled_time >= f)
-                && filter.to.is_none_or(|t| e.scheduled_time <= t)
-        };
-        let (skip, after) = match from {
-            ListFrom::Page(p) => (u64::from(p.saturating_sub(1)) * u64::from(page_size), None),
-            ListFrom::After(c) => (0, Some((c.scheduled_time, c.id.clone()))),
-        };
-        let before_cursor = |e: &&Execution| {
-            after
-                .as_ref()
-                .is_none_or(|(t, id)| (e.scheduled_time, &e.id) < (*t, id))
-        };
-        // Walk the most selective index, newest first.
-        if let Some(x) = &filter.executor_id {
-            let mut rows: Vec<&Execution> = s
-                .by_executor
-                .get(x)
-                .into_iter()
-                .flatten()
-                .filter_map(|id| s.executions.get(id).map(|e| &**e))
-                .filter(|e| keep(e))
-                .collect();
-            rows.sort_by(|a, b| (b.scheduled_time, &b.id).cmp(&(a.scheduled_time, &a.id)));
-            let page = rows.iter().copied().filter(before_cursor);
-            return Ok(execution_page(rows.iter().copied(), page, skip, page_size));
-        }
-        let empty = Default::default();
-        let index = match &filter.task_id {
-            Some(t) => s.by_task.get(t).unwrap_or(&empty),
-            None => &s.by_time,
-        };
-        let lo = (filter.from.unwrap_or(DateTime::<Utc>::MIN_UTC), ExecutionId::new(""));
-        let rows = |hi: Option<&(DateTime<Utc>, ExecutionId)>| {
-            let range = match hi {
-                Some(hi) if *hi <= lo => index.range(lo.clone()..lo.clone()),
-                Some(hi) => index.range(lo.clone()..hi.clone()),
-                None => index.range(lo.clone()..),
-            };
-            range
-                .rev()
-                .filter_map(|(_, id)| s.executions.get(id).map(|e| &**e))
-                .filter(|e| keep(e))
-        };
-        Ok(execution_page(rows(None), rows(after.as_ref()), skip, page_size))
+        Ok(self.lock().list_executions(filter, from, page_size))
     }
 
     async fn update_execution(
@@ -493,7 +407,9 @@ impl Store for MemoryStore {
         guard: &ExecutionGuard,
         change: &ExecutionChange,
     ) -> StoreResult<Execution> {
-        self.lock().update(id, guard, change).cloned()
+        let mut s = self.lock();
+        let slot = s.update(id, guard, change)?;
+        Ok(s.execution(slot))
     }
 
     async fn update_executions(&self, updates: &[ExecutionUpdate]) -> StoreResult<Vec<UpdateOutcome>> {
@@ -509,24 +425,28 @@ impl Store for MemoryStore {
     }
 
     async fn task_activity(&self, task_id: &TaskId) -> StoreResult<TaskActivity> {
-        Ok(self.lock().activity.get(task_id).copied().unwrap_or_default())
+        Ok(self.lock().activity(task_id))
     }
 
     async fn due_executions(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Execution>> {
         let s = self.lock();
-        let ids = s.due.iter().take_while(|(t, _)| *t <= now).map(|(_, id)| id);
-        Ok(s.ids_to_executions(ids, limit))
+        Ok(s.due_in(&s.due, now, limit))
     }
 
     async fn unanswered_executions(&self, limit: u32) -> StoreResult<Vec<Execution>> {
         let s = self.lock();
-        Ok(s.ids_to_executions(s.unanswered.iter(), limit))
+        let mut slots: Vec<_> = s.unanswered.iter().copied().collect();
+        slots.sort_unstable_by(|a, b| s.rows.cmp_ids(*a, *b));
+        Ok(slots
+            .into_iter()
+            .take(limit as usize)
+            .map(|slot| s.execution(slot))
+            .collect())
     }
 
     async fn overdue_executions(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Execution>> {
         let s = self.lock();
-        let ids = s.deadlines.iter().take_while(|(t, _)| *t <= now).map(|(_, id)| id);
-        Ok(s.ids_to_executions(ids, limit))
+        Ok(s.due_in(&s.deadlines, now, limit))
     }
 
     async fn lb_state(&self, task_id: &TaskId, strategy: &str) -> StoreResult<Option<LbState>> {
@@ -580,36 +500,11 @@ impl Store for MemoryStore {
     }
 
     async fn purge_executions(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        let mut s = self.lock();
-        let doomed: Vec<ExecutionId> = s
-            .by_time
-            .iter()
-            .take_while(|(t, _)| *t < before)
-            .filter(|(_, id)| s.executions.get(id).is_some_and(|e| e.status.is_final()))
-            .map(|(_, id)| id.clone())
-            .take(limit as usize)
-            .collect();
-        for id in &doomed {
-            s.remove_execution(id);
-        }
-        Ok(doomed.len() as u64)
+        Ok(self.lock().purge_before(before, limit))
     }
 
     async fn purge_excess_executions(&self, keep: u64, limit: u32) -> StoreResult<u64> {
-        let mut s = self.lock();
-        let finals = s.executions.len() as u64 - s.pending - s.running;
-        let excess = finals.saturating_sub(keep).min(u64::from(limit));
-        let doomed: Vec<ExecutionId> = s
-            .by_time
-            .iter()
-            .filter(|(_, id)| s.executions.get(id).is_some_and(|e| e.status.is_final()))
-            .map(|(_, id)| id.clone())
-            .take(excess as usize)
-            .collect();
-        for id in &doomed {
-            s.remove_execution(id);
-        }
-        Ok(doomed.len() as u64)
+        Ok(self.lock().purge_excess(keep, limit))
     }
 
     async fn purge_hourly_counts(&self, before: DateTime<Utc>) -> StoreResult<u64> {

@@ -1,13 +1,17 @@
-//! The memory store's state: the rows and the secondary indexes that keep
-//! the engine's hot queries independent of how many executions are stored.
-//! One mutex in [`MemoryStore`](super::MemoryStore) guards all of it.
+//! The memory store's state: tasks and executors as they are, executions as
+//! compact [`rows`](super::rows) with secondary [`indexes`](super::indexes)
+//! over row slots, and counters, so the engine's hot queries and the totals
+//! do not depend on how many executions are stored. One mutex in
+//! [`MemoryStore`](super::MemoryStore) guards all of it.
 
+use super::indexes::{TimeIndex, ordered};
+use super::rows::{CLAIMED, Interner, NO_SLOT, Row, Rows, Slot, nanos, time};
 use crate::domain::*;
 use crate::store::*;
 use chrono::{DateTime, Utc};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::collections::hash_map;
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub(super) type TimeKey<Id> = (DateTime<Utc>, Id);
 
@@ -22,19 +26,28 @@ pub(super) struct State {
     pub(super) executors: BTreeMap<ExecutorId, Executor>,
     pub(super) instance_ids: HashMap<String, ExecutorId>,
 
-    /// Boxed: a growing table moves pointers, not executions.
-    pub(super) executions: HashMap<ExecutionId, Box<Execution>>,
-    pub(super) fires: HashSet<(TaskId, DateTime<Utc>)>,
-    pub(super) by_time: BTreeSet<TimeKey<ExecutionId>>,
-    pub(super) by_task: HashMap<TaskId, BTreeSet<TimeKey<ExecutionId>>>,
-    /// Ordered: ids are time-ordered, so inserts append (a hash set this
-    /// large would rehash every id as it grows).
-    pub(super) by_executor: HashMap<ExecutorId, BTreeSet<ExecutionId>>,
-    pub(super) due: BTreeSet<TimeKey<ExecutionId>>,
-    pub(super) unanswered: BTreeSet<ExecutionId>,
-    pub(super) deadlines: BTreeSet<TimeKey<ExecutionId>>,
-    pub(super) activity: HashMap<TaskId, TaskActivity>,
-    pub(super) running_by_executor: HashMap<ExecutorId, u64>,
+    /// Every task and executor id an execution has referred to; never
+    /// shrinks (tasks are never removed, executors rarely).
+    pub(super) task_slots: Interner<TaskId>,
+    pub(super) executor_slots: Interner<ExecutorId>,
+    /// Per task slot: the parameters of its latest execution, shared with
+    /// the next one when equal (fires copy the task's parameters).
+    last_params: Vec<Option<Arc<serde_json::Value>>>,
+
+    pub(super) rows: Rows,
+    pub(super) by_time: TimeIndex,
+    /// Per task slot.
+    pub(super) by_task: Vec<TimeIndex>,
+    pub(super) by_executor: HashMap<Slot, TimeIndex>,
+    /// Pending and not sent, by when it may be sent.
+    pub(super) due: TimeIndex,
+    /// Pending and sent (few: ordered by id when read).
+    pub(super) unanswered: BTreeSet<Slot>,
+    /// Not final, by timeout.
+    pub(super) deadlines: TimeIndex,
+    /// Per task slot.
+    activity: Vec<TaskActivity>,
+    running_by_executor: HashMap<Slot, u64>,
     pub(super) pending: u64,
     pub(super) running: u64,
 
@@ -47,29 +60,32 @@ pub(super) struct State {
     pub(super) instances: BTreeMap<String, SchedulerInstance>,
 }
 
-/// The fields of an execution the indexes depend on.
+/// The fields of a row the indexes depend on.
+#[derive(Clone, Copy)]
 pub(super) struct Indexed {
-    id: ExecutionId,
-    task_id: TaskId,
+    slot: Slot,
+    task: Slot,
     status: ExecutionStatus,
-    executor_id: Option<ExecutorId>,
-    created_at: DateTime<Utc>,
-    dispatched_at: Option<DateTime<Utc>>,
-    next_attempt_at: Option<DateTime<Utc>>,
-    timeout_at: Option<DateTime<Utc>>,
+    executor: Slot,
+    scheduled: i64,
+    created: i64,
+    dispatched: bool,
+    next_attempt: Option<i64>,
+    timeout: Option<i64>,
 }
 
 impl Indexed {
-    pub(super) fn of(e: &Execution) -> Self {
+    pub(super) fn of(slot: Slot, r: &Row) -> Self {
         Self {
-            id: e.id.clone(),
-            task_id: e.task_id.clone(),
-            status: e.status,
-            executor_id: e.executor_id.clone(),
-            created_at: e.created_at,
-            dispatched_at: e.dispatched_at,
-            next_attempt_at: e.next_attempt_at,
-            timeout_at: e.timeout_at,
+            slot,
+            task: r.task,
+            status: r.status,
+            executor: r.executor,
+            scheduled: r.scheduled,
+            created: r.created,
+            dispatched: Row::has_time(r.dispatched),
+            next_attempt: Some(r.next_attempt).filter(|t| Row::has_time(*t)),
+            timeout: Some(r.timeout).filter(|t| Row::has_time(*t)),
         }
     }
 }
@@ -84,15 +100,17 @@ impl State {
             assignments: HashMap::default(),
             executors: BTreeMap::new(),
             instance_ids: HashMap::default(),
-            executions: HashMap::default(),
-            fires: HashSet::default(),
-            by_time: BTreeSet::new(),
-            by_task: HashMap::default(),
+            task_slots: Interner::new(),
+            executor_slots: Interner::new(),
+            last_params: Vec::new(),
+            rows: Rows::default(),
+            by_time: TimeIndex::new(),
+            by_task: Vec::new(),
             by_executor: HashMap::default(),
-            due: BTreeSet::new(),
+            due: TimeIndex::new(),
             unanswered: BTreeSet::new(),
-            deadlines: BTreeSet::new(),
-            activity: HashMap::default(),
+            deadlines: TimeIndex::new(),
+            activity: Vec::new(),
             running_by_executor: HashMap::default(),
             pending: 0,
             running: 0,
@@ -138,12 +156,53 @@ impl State {
         }
     }
 
-    /// Moves an execution's entries in the indexes that depend on mutable
-    /// fields from what `old` needs to what `new` needs, touching only the
-    /// indexes whose key changed. `None` means "not stored".
+    /// The slot of a task, created with its per-task entries on first use.
+    fn task_slot(&mut self, id: &TaskId) -> Slot {
+        let slot = self.task_slots.intern(id);
+        let n = self.task_slots.len();
+        self.by_task.resize_with(n, TimeIndex::new);
+        self.activity.resize(n, TaskActivity::default());
+        self.last_params.resize(n, None);
+        slot
+    }
+
+    fn executor_slot(&mut self, id: Option<&ExecutorId>) -> Slot {
+        id.map_or(NO_SLOT, |x| self.executor_slots.intern(x))
+    }
+
+    /// The per-task counters of pending and running executions.
+    pub(super) fn activity(&self, task: &TaskId) -> TaskActivity {
+        self.task_slots
+            .get(task)
+            .and_then(|s| self.activity.get(s as usize).copied())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn running_on(&self, executor: &ExecutorId) -> u64 {
+        self.executor_slots
+            .get(executor)
+            .and_then(|x| self.running_by_executor.get(&x).copied())
+            .unwrap_or(0)
+    }
+
+    /// The stored execution in `slot`.
+    pub(super) fn execution(&self, slot: Slot) -> Execution {
+        self.rows
+            .decode(slot, &self.task_slots, &self.executor_slots, true, true)
+    }
+
+    /// The execution in `slot` as list items show it: no logs, no result.
+    pub(super) fn list_item(&self, slot: Slot) -> Execution {
+        self.rows
+            .decode(slot, &self.task_slots, &self.executor_slots, true, false)
+    }
+
+    /// Moves a row's entries in the indexes that depend on mutable fields
+    /// from what `old` needs to what `new` needs, touching only the indexes
+    /// whose key changed. `None` means "not stored".
     pub(super) fn reindex(&mut self, old: Option<&Indexed>, new: Option<&Indexed>) {
-        let id = match (old, new) {
-            (Some(e), _) | (None, Some(e)) => e.id.clone(),
+        let slot = match (old, new) {
+            (Some(e), _) | (None, Some(e)) => e.slot,
             (None, None) => return,
         };
         // Status counters and per-task activity.
@@ -156,22 +215,25 @@ impl State {
             }
         }
         // Executions by executor.
-        let executor = |e: Option<&Indexed>| e.and_then(|e| e.executor_id.clone());
+        let executor = |e: Option<&Indexed>| e.filter(|e| e.executor != NO_SLOT).map(|e| (e.executor, e.scheduled));
         let (xo, xn) = (executor(old), executor(new));
         if xo != xn {
-            if let Some(x) = &xo
-                && let Some(set) = self.by_executor.get_mut(x)
+            if let Some((x, t)) = xo
+                && let Some(set) = self.by_executor.get_mut(&x)
             {
-                set.remove(&id);
+                set.remove(&(t, slot));
+                if set.is_empty() {
+                    self.by_executor.remove(&x);
+                }
             }
-            if let Some(x) = xn {
-                self.by_executor.entry(x).or_default().insert(id.clone());
+            if let Some((x, t)) = xn {
+                self.by_executor.entry(x).or_default().insert((t, slot));
             }
         }
         // Running executions by executor (least_loaded).
         let running_on = |e: Option<&Indexed>| {
-            e.filter(|e| e.status == ExecutionStatus::Running)
-                .and_then(|e| e.executor_id.clone())
+            e.filter(|e| e.status == ExecutionStatus::Running && e.executor != NO_SLOT)
+                .map(|e| e.executor)
         };
         let (ro, rn) = (running_on(old), running_on(new));
         if ro != rn {
@@ -186,41 +248,40 @@ impl State {
         }
         // Due (pending, not sent), unanswered (pending, sent) and deadlines.
         let due = |e: Option<&Indexed>| {
-            e.filter(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_none())
-                .map(|e| e.next_attempt_at.unwrap_or(e.created_at))
+            e.filter(|e| e.status == ExecutionStatus::Pending && !e.dispatched)
+                .map(|e| e.next_attempt.unwrap_or(e.created))
         };
         let (d_old, d_new) = (due(old), due(new));
         if d_old != d_new {
             if let Some(t) = d_old {
-                self.due.remove(&(t, id.clone()));
+                self.due.remove(&(t, slot));
             }
             if let Some(t) = d_new {
-                self.due.insert((t, id.clone()));
+                self.due.insert((t, slot));
             }
         }
-        let unanswered =
-            |e: Option<&Indexed>| e.is_some_and(|e| e.status == ExecutionStatus::Pending && e.dispatched_at.is_some());
+        let unanswered = |e: Option<&Indexed>| e.is_some_and(|e| e.status == ExecutionStatus::Pending && e.dispatched);
         let (u_old, u_new) = (unanswered(old), unanswered(new));
         if u_old != u_new {
             if u_new {
-                self.unanswered.insert(id.clone());
+                self.unanswered.insert(slot);
             } else {
-                self.unanswered.remove(&id);
+                self.unanswered.remove(&slot);
             }
         }
-        let deadline = |e: Option<&Indexed>| e.filter(|e| !e.status.is_final()).and_then(|e| e.timeout_at);
+        let deadline = |e: Option<&Indexed>| e.filter(|e| !e.status.is_final()).and_then(|e| e.timeout);
         let (t_old, t_new) = (deadline(old), deadline(new));
         if t_old != t_new {
             if let Some(t) = t_old {
-                self.deadlines.remove(&(t, id.clone()));
+                self.deadlines.remove(&(t, slot));
             }
             if let Some(t) = t_new {
-                self.deadlines.insert((t, id));
+                self.deadlines.insert((t, slot));
             }
         }
     }
 
-    pub(super) fn count(&mut self, e: &Indexed, add: bool) {
+    fn count(&mut self, e: &Indexed, add: bool) {
         let bump = |n: &mut u64| {
             if add {
                 *n += 1;
@@ -228,77 +289,96 @@ impl State {
                 *n = n.saturating_sub(1);
             }
         };
+        let activity = &mut self.activity[e.task as usize];
         match e.status {
             ExecutionStatus::Pending => {
                 bump(&mut self.pending);
-                bump(&mut self.activity.entry(e.task_id.clone()).or_default().pending);
+                bump(&mut activity.pending);
             }
             ExecutionStatus::Running => {
                 bump(&mut self.running);
-                bump(&mut self.activity.entry(e.task_id.clone()).or_default().running);
+                bump(&mut activity.running);
             }
             _ => {}
         }
     }
 
-    pub(super) fn insert_execution(&mut self, e: &Execution) -> StoreResult<Execution> {
+    /// Stores a new execution (logs bounded); `flags` as [`Rows::insert`].
+    pub(super) fn insert_execution(&mut self, e: &Execution, flags: u8) -> StoreResult<Slot> {
         if !self.tasks.contains_key(&e.task_id) {
             return Err(StoreError::task_not_found(&e.task_id));
         }
-        let mut stored = e.clone();
-        if let Some(logs) = &e.logs {
-            stored.logs = Some(logs::bounded(logs, self.max_log_bytes));
-        }
-        match self.executions.entry(e.id.clone()) {
-            hash_map::Entry::Occupied(_) => {
-                return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
+        let bounded;
+        let e = match &e.logs {
+            Some(logs) if logs.len() > self.max_log_bytes => {
+                bounded = Execution {
+                    logs: Some(logs::bounded(logs, self.max_log_bytes)),
+                    ..e.clone()
+                };
+                &bounded
             }
-            hash_map::Entry::Vacant(slot) => {
-                slot.insert(Box::new(stored.clone()));
+            _ => e,
+        };
+        let task = self.task_slot(&e.task_id);
+        let executor = self.executor_slot(e.executor_id.as_ref());
+        let params = e.parameters.as_ref().map(|p| {
+            let last = &mut self.last_params[task as usize];
+            match last {
+                Some(shared) if **shared == *p => shared.clone(),
+                _ => last.insert(Arc::new(p.clone())).clone(),
             }
-        }
+        });
+        let Some(slot) = self.rows.insert(e, task, executor, params, flags)? else {
+            return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
+        };
         if e.status.is_final() {
-            self.count_final(&stored);
+            self.count_final(&e.task_id, e.scheduled_time, e.status, e.start_time, e.end_time);
         }
-        let key = (e.scheduled_time, e.id.clone());
-        self.by_time.insert(key.clone());
-        self.by_task.entry(e.task_id.clone()).or_default().insert(key);
-        self.reindex(None, Some(&Indexed::of(e)));
-        Ok(stored)
+        let ix = Indexed::of(slot, self.rows.get(slot));
+        self.by_time.insert((ix.scheduled, slot));
+        self.by_task[task as usize].insert((ix.scheduled, slot));
+        self.reindex(None, Some(&ix));
+        Ok(slot)
     }
 
     /// Adds a final execution to its hour's counters.
-    fn count_final(&mut self, e: &Execution) {
-        let hour = crate::engine::hour_of(e.scheduled_time);
-        self.hourly
-            .entry(e.task_id.clone())
-            .or_default()
-            .entry(hour)
-            .or_default()
-            .add_final(e);
+    fn count_final(
+        &mut self,
+        task: &TaskId,
+        scheduled: DateTime<Utc>,
+        status: ExecutionStatus,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) {
+        let hour = crate::engine::hour_of(scheduled);
+        let hours = match self.hourly.get_mut(task) {
+            Some(h) => h,
+            None => self.hourly.entry(task.clone()).or_default(),
+        };
+        hours.entry(hour).or_default().add_final_parts(status, start, end);
     }
 
     /// Deletes an execution and its index entries (retention); the hourly
     /// counters keep counting it.
-    pub(super) fn remove_execution(&mut self, id: &ExecutionId) {
-        let Some(e) = self.executions.remove(id) else { return };
-        let key = (e.scheduled_time, e.id.clone());
-        self.by_time.remove(&key);
-        if let Some(ix) = self.by_task.get_mut(&e.task_id) {
-            ix.remove(&key);
-            if ix.is_empty() {
-                self.by_task.remove(&e.task_id);
-            }
+    pub(super) fn remove_execution(&mut self, slot: Slot) {
+        let ix = Indexed::of(slot, self.rows.get(slot));
+        self.by_time.remove(&(ix.scheduled, slot));
+        self.by_task[ix.task as usize].remove(&(ix.scheduled, slot));
+        self.reindex(Some(&ix), None);
+        self.rows.remove(slot);
+    }
+
+    /// Takes an executor off every execution that names it.
+    pub(super) fn forget_executor(&mut self, id: &ExecutorId) {
+        let Some(x) = self.executor_slots.get(id) else { return };
+        let entries = self.by_executor.remove(&x).unwrap_or_default();
+        for (_, slot) in entries {
+            let before = Indexed::of(slot, self.rows.get(slot));
+            self.rows.set_executor(slot, NO_SLOT);
+            let after = Indexed::of(slot, self.rows.get(slot));
+            self.reindex(Some(&before), Some(&after));
         }
-        if e.trigger_type == TriggerType::Schedule {
-            self.fires.remove(&(e.task_id.clone(), e.scheduled_time));
-        }
-        self.reindex(Some(&Indexed::of(&e)), None);
-        if let Some(x) = &e.executor_id
-            && self.by_executor.get(x).is_some_and(BTreeSet::is_empty)
-        {
-            self.by_executor.remove(x);
-        }
+        self.running_by_executor.remove(&x);
     }
 
     /// The dispatch candidates of one task (see `Store::dispatch_candidates`).
@@ -334,27 +414,27 @@ impl State {
     }
 
     /// Claims one fire; `next_run_time`, when given, is written too.
-    pub(super) fn claim(
-        &mut self,
-        e: &Execution,
-        next_run_time: Option<Option<DateTime<Utc>>>,
-    ) -> StoreResult<Execution> {
-        let key = (e.task_id.clone(), e.scheduled_time);
-        if self.fires.contains(&key) {
-            return Err(StoreError::AlreadyFired {
-                task_id: e.task_id.clone(),
-                scheduled_time: e.scheduled_time,
-            });
+    pub(super) fn claim(&mut self, e: &Execution, next_run_time: Option<Option<DateTime<Utc>>>) -> StoreResult<Slot> {
+        if let Some(task) = self.task_slots.get(&e.task_id) {
+            let at = nanos(e.scheduled_time)?;
+            let taken = self.by_task[task as usize]
+                .range((at, 0)..=(at, Slot::MAX))
+                .any(|(_, s)| self.rows.get(*s).flags & CLAIMED != 0);
+            if taken {
+                return Err(StoreError::AlreadyFired {
+                    task_id: e.task_id.clone(),
+                    scheduled_time: e.scheduled_time,
+                });
+            }
         }
-        let stored = self.insert_execution(e)?;
-        self.fires.insert(key);
+        let slot = self.insert_execution(e, CLAIMED)?;
         if let Some(next) = next_run_time
             && let Some(t) = self.tasks.get_mut(&e.task_id)
             && t.status == TaskStatus::Active
         {
             t.next_run_time = next;
         }
-        Ok(stored)
+        Ok(slot)
     }
 
     /// One compare-and-set on an execution, in place.
@@ -363,39 +443,49 @@ impl State {
         id: &ExecutionId,
         guard: &ExecutionGuard,
         change: &ExecutionChange,
-    ) -> StoreResult<&Execution> {
-        let Some(current) = self.executions.get_mut(id) else {
+    ) -> StoreResult<Slot> {
+        let Some(slot) = self.rows.find(id) else {
             return Err(StoreError::execution_not_found(id));
         };
-        if !guard.matches(current) {
+        // Parameters are left out: no change touches them, the row keeps its own.
+        let mut e = self
+            .rows
+            .decode(slot, &self.task_slots, &self.executor_slots, false, true);
+        if !guard.matches(&e) {
             return Err(StoreError::Conflict(format!(
                 "execution {id} is {} (attempt {})",
-                current.status.as_str(),
-                current.retry_count
+                e.status.as_str(),
+                e.retry_count
             )));
         }
-        let before = Indexed::of(current);
-        change.apply_bounded(current, self.max_log_bytes);
-        let after = Indexed::of(current);
-        if after.status.is_final() {
-            let done = Execution::clone(current);
-            self.count_final(&done);
+        let before = Indexed::of(slot, self.rows.get(slot));
+        change.apply_bounded(&mut e, self.max_log_bytes);
+        let executor = self.executor_slot(e.executor_id.as_ref());
+        self.rows.rewrite(slot, &e, executor)?;
+        if e.status.is_final() {
+            self.count_final(&e.task_id, e.scheduled_time, e.status, e.start_time, e.end_time);
         }
+        let after = Indexed::of(slot, self.rows.get(slot));
         self.reindex(Some(&before), Some(&after));
-        Ok(self
-            .executions
-            .get(id)
-            .map(|e| &**e)
-            .expect("updated just above, under the same lock"))
+        Ok(slot)
     }
 
-    pub(super) fn ids_to_executions<'a>(
-        &'a self,
-        ids: impl Iterator<Item = &'a ExecutionId>,
-        limit: u32,
-    ) -> Vec<Execution> {
-        ids.filter_map(|id| self.executions.get(id).map(|e| Execution::clone(e)))
+    /// Up to `limit` executions of a time index, oldest first, up to `now`.
+    pub(super) fn due_in(&self, index: &TimeIndex, now: DateTime<Utc>, limit: u32) -> Vec<Execution> {
+        let now = super::rows::nanos_clamped(now);
+        ordered(&self.rows, index.range(..=(now, Slot::MAX)), false)
             .take(limit as usize)
+            .map(|s| self.execution(s))
             .collect()
+    }
+
+    /// The newest scheduled fire of a task.
+    pub(super) fn last_fire(&self, task: &TaskId) -> Option<DateTime<Utc>> {
+        let slot = self.task_slots.get(task)?;
+        self.by_task[slot as usize]
+            .iter()
+            .rev()
+            .find(|(_, s)| self.rows.get(*s).trigger == TriggerType::Schedule)
+            .map(|(t, _)| time(*t))
     }
 }

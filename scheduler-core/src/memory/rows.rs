@@ -1,0 +1,421 @@
+//! Compact execution rows: the memory store keeps each execution as a
+//! fixed-size [`Row`] in a slab, not as an [`Execution`].
+//!
+//! A row refers to its task and executor by a `u32` slot of an
+//! [`Interner`]; holds a UUID id and a hex callback token as 16 bytes each
+//! (other spellings, kept losslessly, go to side tables); holds times as
+//! `i64` nanoseconds; shares its parameters with the task's previous
+//! execution when they are equal; and boxes the rare fields (result, logs)
+//! only when present. Decoding gives back the exact [`Execution`] stored.
+
+use crate::domain::*;
+use crate::store::{StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Index of a row in the slab, or of an interned id.
+pub(super) type Slot = u32;
+/// "No executor".
+pub(super) const NO_SLOT: Slot = Slot::MAX;
+/// "No time".
+const NO_TIME: i64 = i64::MIN;
+
+/// 128 bits without `u128`'s 16-byte alignment, so rows pack tightly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Bits128([u64; 2]);
+
+impl Bits128 {
+    fn new(v: u128) -> Self {
+        // Splitting into halves: the casts keep exactly the bits wanted.
+        Self([(v >> 64) as u64, v as u64])
+    }
+    fn get(self) -> u128 {
+        (u128::from(self.0[0]) << 64) | u128::from(self.0[1])
+    }
+}
+
+/// The id as 128 bits when it is a lower-case hyphenated UUID, the form
+/// [`ExecutionId::generate`] makes (and the only one stored this compactly).
+fn uuid_bits(id: &str) -> Option<u128> {
+    let u = uuid::Uuid::try_parse(id).ok()?;
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    (&*u.hyphenated().encode_lower(&mut buf) == id).then(|| u.as_u128())
+}
+
+fn uuid_text(v: u128, buf: &mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &str {
+    uuid::Uuid::from_u128(v).hyphenated().encode_lower(buf)
+}
+
+/// Nanoseconds since the epoch; `Invalid` outside 1677–2262.
+pub(super) fn nanos(t: DateTime<Utc>) -> StoreResult<i64> {
+    t.timestamp_nanos_opt()
+        .filter(|n| *n != NO_TIME)
+        .ok_or_else(|| StoreError::Invalid(format!("time {t} is outside the memory store's range")))
+}
+
+/// [`nanos`] clamped, for query bounds.
+pub(super) fn nanos_clamped(t: DateTime<Utc>) -> i64 {
+    t.timestamp_nanos_opt()
+        .unwrap_or(if t.timestamp() < 0 { NO_TIME + 1 } else { i64::MAX })
+        .max(NO_TIME + 1)
+}
+
+fn nanos_opt(t: Option<DateTime<Utc>>) -> StoreResult<i64> {
+    t.map_or(Ok(NO_TIME), nanos)
+}
+
+pub(super) fn time(n: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_nanos(n)
+}
+
+fn time_opt(n: i64) -> Option<DateTime<Utc>> {
+    (n != NO_TIME).then(|| time(n))
+}
+
+const TEXT_ID: u8 = 1;
+const HEX_TOKEN: u8 = 2;
+/// Inserted by a claim: the `(task, scheduled_time)` pair is taken.
+pub(super) const CLAIMED: u8 = 4;
+
+/// The fields most final executions do not have.
+#[derive(Debug, Default)]
+struct Extra {
+    result: Option<serde_json::Value>,
+    logs: Option<Box<str>>,
+    /// A token that is not 32 lower-case hex digits.
+    token: Option<Box<str>>,
+}
+
+/// One execution, compactly (about 120 bytes).
+#[derive(Debug)]
+pub(super) struct Row {
+    id: Bits128,
+    token: Bits128,
+    pub(super) scheduled: i64,
+    pub(super) created: i64,
+    start: i64,
+    end: i64,
+    pub(super) dispatched: i64,
+    pub(super) next_attempt: i64,
+    pub(super) timeout: i64,
+    params: Option<Arc<serde_json::Value>>,
+    extra: Option<Box<Extra>>,
+    pub(super) task: Slot,
+    pub(super) executor: Slot,
+    retry_count: u32,
+    pub(super) status: ExecutionStatus,
+    pub(super) trigger: TriggerType,
+    pub(super) flags: u8,
+}
+
+impl Row {
+    pub(super) fn has_time(n: i64) -> bool {
+        n != NO_TIME
+    }
+
+    /// Writes every field `ExecutionChange` may change, from `e`; fails
+    /// before changing anything.
+    fn set_mutable(&mut self, e: &Execution, executor: Slot) -> StoreResult<()> {
+        let (start, end) = (nanos_opt(e.start_time)?, nanos_opt(e.end_time)?);
+        let (dispatched, next_attempt, timeout) = (
+            nanos_opt(e.dispatched_at)?,
+            nanos_opt(e.next_attempt_at)?,
+            nanos_opt(e.timeout_at)?,
+        );
+        let hex = e
+            .callback_token
+            .as_deref()
+            .filter(|t| crate::dispatch::is_callback_token(t.as_bytes()))
+            .and_then(|t| u128::from_str_radix(t, 16).ok());
+        let extra = Extra {
+            result: e.result.clone(),
+            logs: e.logs.as_deref().map(Box::from),
+            token: if hex.is_some() {
+                None
+            } else {
+                e.callback_token.as_deref().map(Box::from)
+            },
+        };
+        let has_extra = extra.result.is_some() || extra.logs.is_some() || extra.token.is_some();
+        self.start = start;
+        self.end = end;
+        self.dispatched = dispatched;
+        self.next_attempt = next_attempt;
+        self.timeout = timeout;
+        self.executor = executor;
+        self.retry_count = e.retry_count;
+        self.status = e.status;
+        self.token = Bits128::new(hex.unwrap_or(0));
+        self.flags = if hex.is_some() {
+            self.flags | HEX_TOKEN
+        } else {
+            self.flags & !HEX_TOKEN
+        };
+        self.extra = has_extra.then(|| Box::new(extra));
+        Ok(())
+    }
+}
+
+/// Ids mapped to dense `u32` slots, for ids that repeat across rows.
+#[derive(Debug)]
+pub(super) struct Interner<Id> {
+    ids: Vec<Id>,
+    slots: HashMap<Id, Slot>,
+}
+
+impl<Id: Clone + Eq + Hash> Interner<Id> {
+    pub(super) fn new() -> Self {
+        Self {
+            ids: Vec::new(),
+            slots: HashMap::default(),
+        }
+    }
+
+    pub(super) fn get(&self, id: &Id) -> Option<Slot> {
+        self.slots.get(id).copied()
+    }
+
+    pub(super) fn intern(&mut self, id: &Id) -> Slot {
+        if let Some(s) = self.slots.get(id) {
+            return *s;
+        }
+        let s = Slot::try_from(self.ids.len()).unwrap_or(NO_SLOT - 1);
+        self.ids.push(id.clone());
+        self.slots.insert(id.clone(), s);
+        s
+    }
+
+    pub(super) fn id(&self, slot: Slot) -> &Id {
+        &self.ids[slot as usize]
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// What a lookup by id hashes: the 128 bits of a UUID, or the text.
+enum Key<'a> {
+    Uuid(u128),
+    Text(&'a str),
+}
+
+impl<'a> Key<'a> {
+    fn of(id: &'a str) -> Self {
+        uuid_bits(id).map_or(Key::Text(id), Key::Uuid)
+    }
+
+    fn hash(&self) -> u64 {
+        let mut h = FxHasher::default();
+        match self {
+            Key::Uuid(v) => v.hash(&mut h),
+            Key::Text(s) => s.hash(&mut h),
+        }
+        h.finish()
+    }
+}
+
+/// The slab of rows with its id lookup (slots only: the ids live in the rows).
+#[derive(Debug, Default)]
+pub(super) struct Rows {
+    rows: Vec<Option<Row>>,
+    free: Vec<Slot>,
+    by_id: HashTable<Slot>,
+    text_ids: HashMap<Slot, ExecutionId>,
+    len: usize,
+}
+
+impl Rows {
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn get(&self, slot: Slot) -> &Row {
+        // Slots come from this slab's index or lookup, under the same lock.
+        self.rows[slot as usize].as_ref().expect("a live slot")
+    }
+
+    fn key(&self, slot: Slot) -> Key<'_> {
+        let row = self.get(slot);
+        if row.flags & TEXT_ID != 0 {
+            Key::Text(self.text_ids.get(&slot).map_or("", ExecutionId::as_str))
+        } else {
+            Key::Uuid(row.id.get())
+        }
+    }
+
+    fn matches(&self, slot: Slot, key: &Key<'_>) -> bool {
+        match (self.key(slot), key) {
+            (Key::Uuid(a), Key::Uuid(b)) => a == *b,
+            (Key::Text(a), Key::Text(b)) => a == *b,
+            _ => false,
+        }
+    }
+
+    pub(super) fn find(&self, id: &ExecutionId) -> Option<Slot> {
+        let key = Key::of(id.as_str());
+        self.by_id.find(key.hash(), |s| self.matches(*s, &key)).copied()
+    }
+
+    /// Stores a new row for `e` (with `flags`); `None` when the id is taken.
+    pub(super) fn insert(
+        &mut self,
+        e: &Execution,
+        task: Slot,
+        executor: Slot,
+        params: Option<Arc<serde_json::Value>>,
+        flags: u8,
+    ) -> StoreResult<Option<Slot>> {
+        if self.find(&e.id).is_some() {
+            return Ok(None);
+        }
+        let uuid = uuid_bits(e.id.as_str());
+        let mut row = Row {
+            id: Bits128::new(uuid.unwrap_or(0)),
+            token: Bits128::default(),
+            scheduled: nanos(e.scheduled_time)?,
+            created: nanos(e.created_at)?,
+            start: NO_TIME,
+            end: NO_TIME,
+            dispatched: NO_TIME,
+            next_attempt: NO_TIME,
+            timeout: NO_TIME,
+            params,
+            extra: None,
+            task,
+            executor,
+            retry_count: 0,
+            status: e.status,
+            trigger: e.trigger_type,
+            flags: flags | if uuid.is_some() { 0 } else { TEXT_ID },
+        };
+        row.set_mutable(e, executor)?;
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.rows.push(None);
+                Slot::try_from(self.rows.len() - 1)
+                    .map_err(|_| StoreError::Unavailable("memory store is full".into()))?
+            }
+        };
+        self.rows[slot as usize] = Some(row);
+        if uuid.is_none() {
+            self.text_ids.insert(slot, e.id.clone());
+        }
+        let hash = self.key(slot).hash();
+        let Self {
+            by_id, rows, text_ids, ..
+        } = self;
+        by_id.insert_unique(hash, slot, |s| rehash(rows, text_ids, *s));
+        self.len += 1;
+        Ok(Some(slot))
+    }
+
+    /// Rewrites the mutable fields of a row from `e`.
+    pub(super) fn rewrite(&mut self, slot: Slot, e: &Execution, executor: Slot) -> StoreResult<()> {
+        match self.rows.get_mut(slot as usize).and_then(Option::as_mut) {
+            Some(row) => row.set_mutable(e, executor),
+            None => Err(StoreError::Internal(format!("no row in slot {slot}"))),
+        }
+    }
+
+    pub(super) fn set_executor(&mut self, slot: Slot, executor: Slot) {
+        if let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::as_mut) {
+            row.executor = executor;
+        }
+    }
+
+    pub(super) fn remove(&mut self, slot: Slot) -> Option<Row> {
+        let hash = self.rows.get(slot as usize)?.as_ref().map(|_| self.key(slot).hash())?;
+        if let Ok(entry) = self.by_id.find_entry(hash, |s| *s == slot) {
+            entry.remove();
+        }
+        self.text_ids.remove(&slot);
+        self.free.push(slot);
+        self.len -= 1;
+        self.rows[slot as usize].take()
+    }
+
+    /// The id of a row.
+    pub(super) fn id(&self, slot: Slot) -> ExecutionId {
+        match self.key(slot) {
+            Key::Uuid(v) => ExecutionId::from(uuid_text(v, &mut [0; uuid::fmt::Hyphenated::LENGTH])),
+            Key::Text(_) => self
+                .text_ids
+                .get(&slot)
+                .cloned()
+                .unwrap_or_else(|| ExecutionId::new("")),
+        }
+    }
+
+    /// Orders two rows' ids as their text orders.
+    pub(super) fn cmp_ids(&self, a: Slot, b: Slot) -> Ordering {
+        match (self.key(a), self.key(b)) {
+            // Lower-case hex at fixed places orders as the number does.
+            (Key::Uuid(x), Key::Uuid(y)) => x.cmp(&y),
+            (x, y) => with_text(&x, |x| with_text(&y, |y| x.cmp(y))),
+        }
+    }
+
+    /// Orders a row's id against `id` as text.
+    pub(super) fn cmp_id(&self, slot: Slot, id: &ExecutionId) -> Ordering {
+        with_text(&self.key(slot), |x| x.cmp(id.as_str()))
+    }
+
+    /// The stored execution; `with_params: false` leaves `parameters` out
+    /// (`None`), for updates, which never change them.
+    pub(super) fn decode(
+        &self,
+        slot: Slot,
+        tasks: &Interner<TaskId>,
+        executors: &Interner<ExecutorId>,
+        with_params: bool,
+        with_extra: bool,
+    ) -> Execution {
+        let r = self.get(slot);
+        let extra = r.extra.as_deref().filter(|_| with_extra);
+        let token = if r.flags & HEX_TOKEN != 0 {
+            Some(format!("{:032x}", r.token.get()))
+        } else {
+            r.extra.as_deref().and_then(|x| x.token.as_deref()).map(str::to_owned)
+        };
+        Execution {
+            id: self.id(slot),
+            task_id: tasks.id(r.task).clone(),
+            executor_id: (r.executor != NO_SLOT).then(|| executors.id(r.executor).clone()),
+            trigger_type: r.trigger,
+            scheduled_time: time(r.scheduled),
+            start_time: time_opt(r.start),
+            end_time: time_opt(r.end),
+            status: r.status,
+            parameters: r.params.as_deref().filter(|_| with_params).cloned(),
+            result: extra.and_then(|x| x.result.clone()),
+            logs: extra.and_then(|x| x.logs.as_deref()).map(str::to_owned),
+            retry_count: r.retry_count,
+            created_at: time(r.created),
+            dispatched_at: time_opt(r.dispatched),
+            next_attempt_at: time_opt(r.next_attempt),
+            timeout_at: time_opt(r.timeout),
+            callback_token: token,
+        }
+    }
+}
+
+fn with_text<T>(key: &Key<'_>, f: impl FnOnce(&str) -> T) -> T {
+    match key {
+        Key::Uuid(v) => f(uuid_text(*v, &mut [0; uuid::fmt::Hyphenated::LENGTH])),
+        Key::Text(s) => f(s),
+    }
+}
+
+fn rehash(rows: &[Option<Row>], text_ids: &HashMap<Slot, ExecutionId>, slot: Slot) -> u64 {
+    match rows[slot as usize].as_ref() {
+        Some(r) if r.flags & TEXT_ID != 0 => Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)).hash(),
+        Some(r) => Key::Uuid(r.id.get()).hash(),
+        None => 0,
+    }
+}
