@@ -165,31 +165,49 @@ async fn main() {
     assert_eq!(first.items.len(), 20);
     let day = now - TimeDelta::days(45);
     let filters: Vec<(&str, ExecutionFilter)> = vec![
-        ("task_id", ExecutionFilter {
-            task_id: Some(task_ids[tasks as usize / 2].clone()),
-            ..Default::default()
-        }),
-        ("executor_id", ExecutionFilter {
-            executor_id: Some(ExecutorId::new("bench-executor-3")),
-            ..Default::default()
-        }),
-        ("status=success", ExecutionFilter {
-            status: Some(ExecutionStatus::Success),
-            ..Default::default()
-        }),
-        ("status=failed", ExecutionFilter {
-            status: Some(ExecutionStatus::Failed),
-            ..Default::default()
-        }),
-        ("status=timeout", ExecutionFilter {
-            status: Some(ExecutionStatus::Timeout),
-            ..Default::default()
-        }),
-        ("from_to_one_day", ExecutionFilter {
-            from: Some(day),
-            to: Some(day + TimeDelta::days(1)),
-            ..Default::default()
-        }),
+        (
+            "task_id",
+            ExecutionFilter {
+                task_id: Some(task_ids[tasks as usize / 2].clone()),
+                ..Default::default()
+            },
+        ),
+        (
+            "executor_id",
+            ExecutionFilter {
+                executor_id: Some(ExecutorId::new("bench-executor-3")),
+                ..Default::default()
+            },
+        ),
+        (
+            "status=success",
+            ExecutionFilter {
+                status: Some(ExecutionStatus::Success),
+                ..Default::default()
+            },
+        ),
+        (
+            "status=failed",
+            ExecutionFilter {
+                status: Some(ExecutionStatus::Failed),
+                ..Default::default()
+            },
+        ),
+        (
+            "status=timeout",
+            ExecutionFilter {
+                status: Some(ExecutionStatus::Timeout),
+                ..Default::default()
+            },
+        ),
+        (
+            "from_to_one_day",
+            ExecutionFilter {
+                from: Some(day),
+                to: Some(day + TimeDelta::days(1)),
+                ..Default::default()
+            },
+        ),
     ];
     let mut filtered_max = 0.0f64;
     for (name, f) in filters {

@@ -91,7 +91,17 @@ impl BenchDb {
     /// Runs a query in this database and answers its rows, tab-separated.
     pub fn query(&self, query: &str) -> String {
         let out = std::process::Command::new("mariadb")
-            .args(["-h127.0.0.1", "-P3306", "-uroot", "-N", "-B", "-D", &self.name, "-e", query])
+            .args([
+                "-h127.0.0.1",
+                "-P3306",
+                "-uroot",
+                "-N",
+                "-B",
+                "-D",
+                &self.name,
+                "-e",
+                query,
+            ])
             .output()
             .expect("the mariadb client runs");
         assert!(out.status.success(), "{query} failed");

@@ -38,9 +38,15 @@ async fn the_leader_purges_final_executions_past_the_retention() {
         }]
     };
     let long = h.task(NewTask::new("long", "0 0 0 1 1 *").timeout_seconds(3600)).await;
-    h.scheduler.set_task_executors(&long.id, assign(&slow)).await.expect("assign");
+    h.scheduler
+        .set_task_executors(&long.id, assign(&slow))
+        .await
+        .expect("assign");
     let t = h.task(NewTask::new("every-second", "* * * * * *")).await;
-    h.scheduler.set_task_executors(&t.id, assign(&fast)).await.expect("assign");
+    h.scheduler
+        .set_task_executors(&t.id, assign(&fast))
+        .await
+        .expect("assign");
     let running = h.scheduler.trigger(&long.id, None).await.expect("trigger");
     let stats_at = |h: &Harness| {
         let s = h.scheduler.clone();
@@ -60,7 +66,11 @@ async fn the_leader_purges_final_executions_past_the_retention() {
     assert!(left.len() <= 71, "{} kept", left.len());
     assert!(left.iter().all(|e| e.status.is_final()));
     let kept = h.execution(&running.id).await;
-    assert_eq!(kept.status, ExecutionStatus::Running, "an unfinished execution is never purged");
+    assert_eq!(
+        kept.status,
+        ExecutionStatus::Running,
+        "an unfinished execution is never purged"
+    );
     let stats = stats_at(&h).await;
     assert_eq!(stats.last_24h.total, 180, "statistics count the purged executions too");
     assert_eq!(stats.last_24h.success, 180);
@@ -98,5 +108,8 @@ async fn no_retention_keeps_everything() {
     let t = h.task(NewTask::new("every-second", "* * * * * *")).await;
     h.run_until(t0() + secs(90)).await;
     assert_eq!(h.executions(&t.id).await.len(), 90);
-    assert_eq!(h.scheduler.purge_history().await.expect("purge"), PurgeReport::default());
+    assert_eq!(
+        h.scheduler.purge_history().await.expect("purge"),
+        PurgeReport::default()
+    );
 }

@@ -8,85 +8,14 @@ mod common;
 
 use common::e2e::{Behaviour, FakeExecutor, TestDb};
 use common::eventually;
+use common::node::Node;
 use common::webhook::Receiver;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A server process; killed when dropped.
-struct Node {
-    child: Child,
-    base: String,
-    /// Kept so the thread reading its stderr goes on draining the pipe.
-    #[allow(dead_code)]
-    log: std::sync::Mutex<std::sync::mpsc::Receiver<String>>,
-}
-
-impl Node {
-    fn start(db_url: &str, instance_id: &str, hook_url: &str) -> Self {
-        let yaml = format!(
-            "database:\n  url: \"{db_url}\"\n  max_connections: 4\n\
-             api:\n  host: 127.0.0.1\n  port: 0\n\
-             scheduler:\n  instance_id: {instance_id}\n  heartbeat_interval: 300ms\n  lock_timeout: 2s\n  retry_backoff: 100ms\n  dispatch_timeout: 2s\n\
-             health_check:\n  interval: 500ms\n  timeout: 1s\n\
-             alerts:\n  webhooks:\n    - url: \"{hook_url}\"\n      secret: cluster-secret\n      min_interval: 0s\n"
-        );
-        let path = std::env::temp_dir().join(format!(
-            "alerts-cluster-{instance_id}-{}.yaml",
-            uuid::Uuid::now_v7().simple()
-        ));
-        std::fs::write(&path, yaml).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scheduler-server"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("SCHEDULER_") && k.contains("__") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd
-            .arg("--config")
-            .arg(&path)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut seen = Vec::new();
-        let addr = loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("{instance_id} did not start: {seen:#?}"));
-            seen.push(line.clone());
-            if let Some(rest) = line.split("addr=").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_owned();
-            }
-        };
-        Self {
-            child,
-            base: format!("http://{addr}"),
-            log: std::sync::Mutex::new(rx),
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// The `alerts` section pointing at the test's receiver.
+fn webhook_yaml(hook_url: &str) -> String {
+    format!("alerts:\n  webhooks:\n    - url: \"{hook_url}\"\n      secret: cluster-secret\n      min_interval: 0s\n")
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Option<Value> {
@@ -118,9 +47,9 @@ async fn scenario(url: String) {
     let hook = Receiver::start(&[]).await;
     // The receiver is down (503) until the second leader runs.
     hook.answer(503);
-    let mut a = Node::start(&url, "node-a", &hook.url());
+    let mut a = Node::start(&url, "node-a", &webhook_yaml(&hook.url()));
     eventually(limit, "node-a to lead", || leads(&client, &a)).await;
-    let b = Node::start(&url, "node-b", &hook.url());
+    let b = Node::start(&url, "node-b", &webhook_yaml(&hook.url()));
 
     // A task whose only attempt is refused: execution_failed, queued by a.
     let fake = FakeExecutor::start(Behaviour::Refuse(500)).await;
@@ -206,7 +135,7 @@ async fn scenario(url: String) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     drop(b);
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let c = Node::start(&url, "node-c", &hook.url());
+    let c = Node::start(&url, "node-c", &webhook_yaml(&hook.url()));
     eventually(limit, "node-c to lead", || leads(&client, &c)).await;
     let misfire = eventually(limit, "the misfire alert", || async {
         hook.delivered("misfire")

@@ -21,16 +21,22 @@ CREATE TABLE execution_hourly (
     KEY ix_execution_hourly_hour (hour)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_nopad_bin;
 
-CREATE TRIGGER execution_final_insert AFTER INSERT ON task_executions FOR EACH ROW
+-- Adds one final execution to its hour's counters (the triggers' one body).
+CREATE PROCEDURE execution_hourly_add(
+    IN p_task_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
+    IN p_scheduled_time DATETIME(3),
+    IN p_status VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin,
+    IN p_start_time DATETIME(3),
+    IN p_end_time DATETIME(3)
+)
     INSERT INTO execution_hourly (task_id, hour, total, success, failed, timeout, skipped, cancelled,
         duration_ms_sum, duration_count)
-    SELECT NEW.task_id, DATE_FORMAT(NEW.scheduled_time, '%Y-%m-%d %H:00:00'), 1,
-        NEW.status = 'success', NEW.status = 'failed', NEW.status = 'timeout',
-        NEW.status = 'skipped', NEW.status = 'cancelled',
-        IF(NEW.start_time IS NULL OR NEW.end_time IS NULL, 0,
-           GREATEST(TIMESTAMPDIFF(MICROSECOND, NEW.start_time, NEW.end_time) DIV 1000, 0)),
-        NEW.start_time IS NOT NULL AND NEW.end_time IS NOT NULL
-    FROM DUAL WHERE NEW.status NOT IN ('pending', 'running')
+    VALUES (p_task_id, DATE_FORMAT(p_scheduled_time, '%Y-%m-%d %H:00:00'), 1,
+        p_status = 'success', p_status = 'failed', p_status = 'timeout',
+        p_status = 'skipped', p_status = 'cancelled',
+        IF(p_start_time IS NULL OR p_end_time IS NULL, 0,
+           GREATEST(TIMESTAMPDIFF(MICROSECOND, p_start_time, p_end_time) DIV 1000, 0)),
+        p_start_time IS NOT NULL AND p_end_time IS NOT NULL)
     ON DUPLICATE KEY UPDATE total = total + 1,
         success = success + VALUES(success), failed = failed + VALUES(failed),
         timeout = timeout + VALUES(timeout), skipped = skipped + VALUES(skipped),
@@ -38,22 +44,15 @@ CREATE TRIGGER execution_final_insert AFTER INSERT ON task_executions FOR EACH R
         duration_ms_sum = duration_ms_sum + VALUES(duration_ms_sum),
         duration_count = duration_count + VALUES(duration_count);
 
+CREATE TRIGGER execution_final_insert AFTER INSERT ON task_executions FOR EACH ROW
+    IF NEW.status NOT IN ('pending', 'running') THEN
+        CALL execution_hourly_add(NEW.task_id, NEW.scheduled_time, NEW.status, NEW.start_time, NEW.end_time);
+    END IF;
+
 CREATE TRIGGER execution_final_update AFTER UPDATE ON task_executions FOR EACH ROW
-    INSERT INTO execution_hourly (task_id, hour, total, success, failed, timeout, skipped, cancelled,
-        duration_ms_sum, duration_count)
-    SELECT NEW.task_id, DATE_FORMAT(NEW.scheduled_time, '%Y-%m-%d %H:00:00'), 1,
-        NEW.status = 'success', NEW.status = 'failed', NEW.status = 'timeout',
-        NEW.status = 'skipped', NEW.status = 'cancelled',
-        IF(NEW.start_time IS NULL OR NEW.end_time IS NULL, 0,
-           GREATEST(TIMESTAMPDIFF(MICROSECOND, NEW.start_time, NEW.end_time) DIV 1000, 0)),
-        NEW.start_time IS NOT NULL AND NEW.end_time IS NOT NULL
-    FROM DUAL WHERE NEW.status NOT IN ('pending', 'running') AND OLD.status IN ('pending', 'running')
-    ON DUPLICATE KEY UPDATE total = total + 1,
-        success = success + VALUES(success), failed = failed + VALUES(failed),
-        timeout = timeout + VALUES(timeout), skipped = skipped + VALUES(skipped),
-        cancelled = cancelled + VALUES(cancelled),
-        duration_ms_sum = duration_ms_sum + VALUES(duration_ms_sum),
-        duration_count = duration_count + VALUES(duration_count);
+    IF NEW.status NOT IN ('pending', 'running') AND OLD.status IN ('pending', 'running') THEN
+        CALL execution_hourly_add(NEW.task_id, NEW.scheduled_time, NEW.status, NEW.start_time, NEW.end_time);
+    END IF;
 
 -- Back-fill from the executions already final, one day of scheduled_time per
 -- statement (each commits on its own: no long transaction, no long lock).

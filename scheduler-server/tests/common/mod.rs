@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod e2e;
+pub mod node;
 pub mod webhook;
 
 use async_trait::async_trait;
