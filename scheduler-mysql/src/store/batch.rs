@@ -14,6 +14,7 @@
 //!   A final status is never in any guard's status list, so it is never
 //!   overwritten.
 
+use super::executions::{bind_execution, push_guard};
 use super::*;
 use crate::sql::Bind;
 use std::collections::HashSet;
