@@ -1,0 +1,17 @@
+//! The JSON shapes of the API: request bodies (strict: unknown fields are
+//! rejected) and responses (only the contract's fields; the engine's
+//! bookkeeping never leaves the server).
+
+mod common;
+mod executions;
+mod executors;
+mod stats;
+mod system;
+mod tasks;
+
+pub use common::*;
+pub use executions::*;
+pub use executors::*;
+pub use stats::*;
+pub use system::*;
+pub use tasks::*;
