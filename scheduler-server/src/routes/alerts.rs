@@ -4,8 +4,9 @@ use super::take_page;
 use crate::AppState;
 use crate::alerts::KEEP_FOR;
 use crate::dto::Timestamp;
-use crate::error::{ApiResult, ErrorResponse};
+use crate::error::ApiResult;
 use crate::extract::QueryParams;
+use crate::openapi::BadQuery;
 use axum::Json;
 use axum::extract::State;
 use scheduler_core::{Alert, EventKind, EventSubject};
@@ -116,9 +117,7 @@ pub struct AlertList {
     params(AlertListQuery),
     responses(
         (status = 200, description = "A page of alerts", body = AlertList),
-        (status = 400, description = "A bad query parameter", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        BadQuery,
     )
 )]
 pub(crate) async fn list_alerts(State(state): State<AppState>, mut q: QueryParams) -> ApiResult<Json<AlertList>> {

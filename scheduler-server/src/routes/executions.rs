@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, ErrorResponse};
 use crate::extract::{ApiJson, IdPath, QueryParams};
+use crate::openapi::{BadQuery, UnknownId};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -93,9 +94,7 @@ impl ExecutionListQuery {
     params(ExecutionListQuery),
     responses(
         (status = 200, description = "A page of executions", body = ExecutionList),
-        (status = 400, description = "A bad query parameter", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        BadQuery,
     )
 )]
 pub(crate) async fn list_executions(State(state): State<AppState>, q: QueryParams) -> ApiResult<Json<ExecutionList>> {
@@ -176,9 +175,7 @@ mod cursor_tests {
     params(("id" = String, Path, description = "Execution id")),
     responses(
         (status = 200, description = "The execution", body = ExecutionDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn get_execution(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<ExecutionDto>> {
@@ -192,10 +189,8 @@ pub(crate) async fn get_execution(State(state): State<AppState>, IdPath(id): IdP
     params(("id" = String, Path, description = "Execution id")),
     responses(
         (status = 200, description = "The execution, cancelled", body = ExecutionDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "Already final", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn stop_execution(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<ExecutionDto>> {
@@ -284,10 +279,8 @@ async fn check_end_time(state: &AppState, id: &ExecutionId, token: &str, req: &C
         (status = 200, description = "The execution", body = ExecutionDto),
         (status = 400, description = "Invalid body (status must be running, success or failed)", body = ErrorResponse),
         (status = 401, description = "Missing or wrong callback token", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "The execution is already final", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
         (status = 503, description = "Store unreachable; retry", body = ErrorResponse),
     )
 )]

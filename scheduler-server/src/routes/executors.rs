@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, ErrorResponse};
 use crate::extract::{ApiJson, IdPath, QueryParams};
+use crate::openapi::{BadQuery, UnknownId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -84,11 +85,7 @@ async fn check_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(
         (status = 201, description = "A new executor", body = ExecutorDto),
         (status = 200, description = "The executor with this instance_id, updated", body = ExecutorDto),
         (status = 400, description = "Invalid field", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 409, description = "instance_id held by another executor", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn register_executor(
@@ -111,9 +108,7 @@ pub(crate) async fn register_executor(
     params(ExecutorListQuery),
     responses(
         (status = 200, description = "A page of executors", body = ExecutorList),
-        (status = 400, description = "A bad query parameter", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        BadQuery,
     )
 )]
 pub(crate) async fn list_executors(State(state): State<AppState>, q: QueryParams) -> ApiResult<Json<ExecutorList>> {
@@ -139,9 +134,7 @@ pub(crate) async fn list_executors(State(state): State<AppState>, q: QueryParams
     params(("id" = String, Path, description = "Executor id")),
     responses(
         (status = 200, description = "The executor", body = ExecutorDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn get_executor(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<ExecutorDto>> {
@@ -157,11 +150,7 @@ pub(crate) async fn get_executor(State(state): State<AppState>, IdPath(id): IdPa
     responses(
         (status = 200, description = "The executor", body = ExecutorDto),
         (status = 400, description = "Invalid field", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn update_executor(
@@ -186,11 +175,7 @@ pub(crate) async fn update_executor(
     responses(
         (status = 200, description = "The executor", body = ExecutorDto),
         (status = 400, description = "Invalid status", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn set_executor_status(
@@ -213,9 +198,7 @@ pub(crate) async fn set_executor_status(
     params(("id" = String, Path, description = "Executor id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn delete_executor(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<StatusCode> {

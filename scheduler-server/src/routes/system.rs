@@ -20,8 +20,6 @@ pub const MAX_PREVIEW: u32 = 50;
     get, path = "/api/v1/system/status", tag = "system",
     responses(
         (status = 200, description = "System status", body = SystemStatusDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn system_status(State(state): State<AppState>) -> ApiResult<Json<SystemStatusDto>> {
@@ -65,7 +63,6 @@ impl PreviewQuery {
     responses(
         (status = 200, description = "Upcoming instants", body = SchedulePreview),
         (status = 400, description = "Invalid cron expression, time zone or count", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
     )
 )]
 pub(crate) async fn schedule_preview(
@@ -89,7 +86,6 @@ pub(crate) async fn schedule_preview(
     get, path = "/api/v1/openapi.json", tag = "system",
     responses(
         (status = 200, description = "OpenAPI document", content_type = "application/json"),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
     )
 )]
 pub(crate) async fn openapi_json() -> impl IntoResponse {

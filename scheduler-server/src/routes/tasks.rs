@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{ApiJson, IdPath, OptionalJson, QueryParams};
+use crate::openapi::{BadQuery, UnknownId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -49,11 +50,7 @@ impl TaskListQuery {
     responses(
         (status = 201, description = "The task", body = TaskDto),
         (status = 400, description = "Malformed JSON, a wrong type, an unknown field or enum value, an invalid cron or timezone, an out-of-range number", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 409, description = "A task that is not deleted has this name", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn create_task(
@@ -70,9 +67,7 @@ pub(crate) async fn create_task(
     params(TaskListQuery),
     responses(
         (status = 200, description = "A page of tasks", body = TaskList),
-        (status = 400, description = "A bad query parameter", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        BadQuery,
     )
 )]
 pub(crate) async fn list_tasks(State(state): State<AppState>, q: QueryParams) -> ApiResult<Json<TaskList>> {
@@ -97,9 +92,7 @@ pub(crate) async fn list_tasks(State(state): State<AppState>, q: QueryParams) ->
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 200, description = "The task", body = TaskDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn get_task(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<TaskDto>> {
@@ -115,12 +108,8 @@ pub(crate) async fn get_task(State(state): State<AppState>, IdPath(id): IdPath) 
     responses(
         (status = 200, description = "The task", body = TaskDto),
         (status = 400, description = "Invalid field, or a read-only one (id, status, timestamps)", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "The task is deleted, or the name is taken", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn update_task(
@@ -138,10 +127,8 @@ pub(crate) async fn update_task(
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "Already deleted", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn delete_task(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<StatusCode> {
@@ -155,10 +142,8 @@ pub(crate) async fn delete_task(State(state): State<AppState>, IdPath(id): IdPat
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 200, description = "The task", body = TaskDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "The task is deleted", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn pause_task(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<TaskDto>> {
@@ -172,10 +157,8 @@ pub(crate) async fn pause_task(State(state): State<AppState>, IdPath(id): IdPath
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 200, description = "The task", body = TaskDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "The task is deleted", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn resume_task(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<TaskDto>> {
@@ -191,12 +174,8 @@ pub(crate) async fn resume_task(State(state): State<AppState>, IdPath(id): IdPat
     responses(
         (status = 201, description = "The manual execution", body = ExecutionDto),
         (status = 400, description = "Invalid body", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "The task is deleted", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn trigger_task(
@@ -216,9 +195,7 @@ pub(crate) async fn trigger_task(
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 200, description = "Assignments", body = TaskExecutorList),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn get_task_executors(
@@ -237,12 +214,8 @@ pub(crate) async fn get_task_executors(
     responses(
         (status = 200, description = "Assignments", body = TaskExecutorList),
         (status = 400, description = "Invalid assignment or unknown executor", body = ErrorResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
+        UnknownId,
         (status = 409, description = "The task is deleted", body = ErrorResponse),
-        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
-        (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
     )
 )]
 pub(crate) async fn set_task_executors(
@@ -263,9 +236,7 @@ pub(crate) async fn set_task_executors(
     params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 200, description = "Statistics", body = TaskStatsDto),
-        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
-        (status = 404, description = "Unknown id", body = ErrorResponse),
-        (status = 503, description = "Store unreachable", body = ErrorResponse),
+        UnknownId,
     )
 )]
 pub(crate) async fn task_stats(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<TaskStatsDto>> {
