@@ -184,7 +184,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 #[derive(Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// HS256 secret of at least [`MIN_JWT_SECRET_BYTES`] bytes; when set
+    /// HS256 secret of at least [`MIN_JWT_SECRET_BYTES`](super::MIN_JWT_SECRET_BYTES) bytes; when set
     /// every `/api/v1` route but the callback needs a JWT.
     #[serde(deserialize_with = "lenient::opt_string")]
     pub jwt_secret: Option<String>,
