@@ -15,8 +15,8 @@ pub struct HistoryConfig {
     /// The most final executions kept in all (the store's default: 1 000 000
     /// on the memory store, no cap on MySQL).
     pub max_executions: ExecutionCap,
-    /// Rows deleted per store call (1 000): each call is short, and the
-    /// purge yields between calls so fires and requests go first.
+    /// Rows deleted per store call (200): each call is short, and the purge
+    /// pauses between calls so fires and requests go first.
     pub purge_batch: u32,
 }
 
@@ -29,7 +29,7 @@ impl Default for HistoryConfig {
             retention: Some(Duration::from_secs(30 * 24 * 3600)),
             purge_interval: Duration::from_secs(60),
             max_executions: ExecutionCap::StoreDefault,
-            purge_batch: 1_000,
+            purge_batch: 200,
         }
     }
 }

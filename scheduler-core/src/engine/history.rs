@@ -2,15 +2,19 @@
 //! batches and the hourly counters past their 400 days (docs/history.md).
 //!
 //! A pass deletes `purge_batch` rows per store call and, between calls,
-//! waits as long as the call took: the purge takes at most about half of
-//! the store's time, whatever the backlog, so fires and requests keep their
-//! latency while a large backlog drains over several seconds.
+//! waits four times as long as the call took: the purge takes at most about
+//! a fifth of the store's time, whatever the backlog, so fires and requests
+//! keep their latency while a large backlog drains over minutes (about
+//! 2 000 rows/s on MariaDB on the benchmark machine, docs/benchmarks.md).
 
 use super::{Inner, metrics};
 use crate::store::{ExecutionCap, StoreResult};
 use chrono::Duration;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Time the purge waits after a store call, per unit of time the call took.
+const PAUSE_PER_BUSY: u32 = 4;
 
 /// What one purge pass deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,7 +85,7 @@ impl Inner {
             if n < u64::from(limit) {
                 return Ok(total);
             }
-            tokio::time::sleep(started.elapsed()).await;
+            tokio::time::sleep(started.elapsed() * PAUSE_PER_BUSY).await;
         }
     }
 
