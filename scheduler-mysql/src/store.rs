@@ -35,6 +35,7 @@
 
 mod alerts;
 mod batch;
+mod cache;
 mod connect;
 mod executions;
 mod executors;
@@ -48,6 +49,7 @@ use crate::pool::{self, Conn, Health, Manager, Pool, duplicate_key, is_foreign_k
 use crate::sql::Sql;
 use crate::{MIGRATIONS, MysqlError};
 use async_trait::async_trait;
+use cache::ExecutionCache;
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::mysql::Mysql;
@@ -116,39 +118,6 @@ impl fmt::Debug for MysqlStore {
             .field("connections", &state.connections)
             .field("idle_connections", &state.idle_connections)
             .finish_non_exhaustive()
-    }
-}
-
-/// Recently written executions with their `row_version`: the expected version
-/// of the next compare-and-set. Only a hint: a stale entry makes the
-/// conditional `UPDATE` match nothing and the slow path runs.
-struct ExecutionCache {
-    map: HashMap<ExecutionId, (Execution, u64)>,
-    capacity: usize,
-}
-
-impl ExecutionCache {
-    fn get(&self, id: &ExecutionId) -> Option<(Execution, u64)> {
-        self.map.get(id).cloned()
-    }
-
-    fn put(&mut self, e: &Execution, version: u64) {
-        if e.status.is_final() || self.capacity == 0 {
-            // Final executions are never updated again.
-            self.map.remove(&e.id);
-            return;
-        }
-        if self.map.len() >= self.capacity
-            && !self.map.contains_key(&e.id)
-            && let Some(k) = self.map.keys().next().cloned()
-        {
-            self.map.remove(&k);
-        }
-        self.map.insert(e.id.clone(), (e.clone(), version));
-    }
-
-    fn remove(&mut self, id: &ExecutionId) {
-        self.map.remove(id);
     }
 }
 

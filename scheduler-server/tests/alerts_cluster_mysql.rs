@@ -8,7 +8,7 @@ mod common;
 
 use common::e2e::{Behaviour, FakeExecutor, TestDb};
 use common::eventually;
-use common::node::Node;
+use common::node::{Node, get};
 use common::webhook::Receiver;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -16,19 +16,6 @@ use std::time::Duration;
 /// The `alerts` section pointing at the test's receiver.
 fn webhook_yaml(hook_url: &str) -> String {
     format!("alerts:\n  webhooks:\n    - url: \"{hook_url}\"\n      secret: cluster-secret\n      min_interval: 0s\n")
-}
-
-async fn get(client: &reqwest::Client, url: &str) -> Option<Value> {
-    let r = client.get(url).send().await.ok()?;
-    if !r.status().is_success() {
-        return None;
-    }
-    r.json().await.ok()
-}
-
-async fn leads(client: &reqwest::Client, node: &Node) -> Option<()> {
-    let s = get(client, &format!("{}/api/v1/system/status", node.base)).await?;
-    (s["scheduler"]["leader"] == true).then_some(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +35,7 @@ async fn scenario(url: String) {
     // The receiver is down (503) until the second leader runs.
     hook.answer(503);
     let mut a = Node::start(&url, "node-a", &webhook_yaml(&hook.url()));
-    eventually(limit, "node-a to lead", || leads(&client, &a)).await;
+    eventually(limit, "node-a to lead", || a.leads(&client)).await;
     let b = Node::start(&url, "node-b", &webhook_yaml(&hook.url()));
 
     // A task whose only attempt is refused: execution_failed, queued by a.
@@ -91,7 +78,7 @@ async fn scenario(url: String) {
     // The leader dies with the alert undelivered; b takes over, the
     // receiver comes back, and b delivers the same alert.
     a.kill();
-    eventually(limit, "node-b to take over", || leads(&client, &b)).await;
+    eventually(limit, "node-b to take over", || b.leads(&client)).await;
     hook.answer(200);
     let delivered = eventually(limit, "the alert delivered by node-b", || async {
         hook.delivered("execution_failed")
@@ -136,7 +123,7 @@ async fn scenario(url: String) {
     drop(b);
     tokio::time::sleep(Duration::from_secs(8)).await;
     let c = Node::start(&url, "node-c", &webhook_yaml(&hook.url()));
-    eventually(limit, "node-c to lead", || leads(&client, &c)).await;
+    eventually(limit, "node-c to lead", || c.leads(&client)).await;
     let misfire = eventually(limit, "the misfire alert", || async {
         hook.delivered("misfire")
             .into_iter()

@@ -7,22 +7,10 @@ mod common;
 
 use common::e2e::{Behaviour, FakeExecutor, TestDb};
 use common::eventually;
-use common::node::Node;
+use common::node::{Node, get};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
-
-async fn get(client: &reqwest::Client, url: &str) -> Option<Value> {
-    let r = client.get(url).send().await.ok()?;
-    if !r.status().is_success() {
-        return None;
-    }
-    r.json().await.ok()
-}
-
-async fn status(client: &reqwest::Client, node: &Node) -> Option<Value> {
-    get(client, &format!("{}/api/v1/system/status", node.base)).await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_one_leader_failover_without_duplicates() {
@@ -39,15 +27,15 @@ async fn scenario(url: String) {
     let limit = Duration::from_secs(30);
     let mut a = Node::start(&url, "node-a", "");
     eventually(limit, "node-a to lead", || async {
-        status(&client, &a).await.filter(|s| s["scheduler"]["leader"] == true)
+        a.status(&client).await.filter(|s| s["scheduler"]["leader"] == true)
     })
     .await;
     let mut b = Node::start(&url, "node-b", "");
 
     // Both serve the API, exactly one leads, both appear in the status.
     let (sa, sb) = eventually(limit, "both instances in the status", || async {
-        let sa = status(&client, &a).await?;
-        let sb = status(&client, &b).await?;
+        let sa = a.status(&client).await?;
+        let sb = b.status(&client).await?;
         let both = |s: &Value| {
             let ids: Vec<&str> = s["scheduler"]["instances"]
                 .as_array()
@@ -66,7 +54,7 @@ async fn scenario(url: String) {
     assert_eq!(sa["scheduler"]["leader"], true);
     assert_eq!(sb["scheduler"]["leader"], false, "exactly one leader");
     let leaders = eventually(limit, "the instance rows to agree on one leader", || async {
-        let s = status(&client, &b).await?;
+        let s = b.status(&client).await?;
         let rows = s["scheduler"]["instances"].as_array()?.clone();
         let leaders: Vec<String> = rows
             .iter()
@@ -103,7 +91,7 @@ async fn scenario(url: String) {
     a.kill();
     let before = fake.executes().len();
     eventually(limit, "node-b to take over", || async {
-        status(&client, &b).await.filter(|s| s["scheduler"]["leader"] == true)
+        b.status(&client).await.filter(|s| s["scheduler"]["leader"] == true)
     })
     .await;
     eventually(limit, "fires after the takeover", || async {

@@ -16,6 +16,7 @@ use state::State;
 use std::sync::{Mutex, MutexGuard};
 
 mod alerts;
+mod executors;
 mod indexes;
 mod queries;
 mod rows;
@@ -212,31 +213,7 @@ impl Store for MemoryStore {
     }
 
     async fn register_executor(&self, executor: &Executor) -> StoreResult<(Executor, Registered)> {
-        let mut s = self.lock();
-        if let Some(id) = s.instance_ids.get(&executor.instance_id).cloned() {
-            let e = s
-                .executors
-                .get_mut(&id)
-                .ok_or_else(|| StoreError::executor_not_found(&id))?;
-            e.name = executor.name.clone();
-            e.base_url = executor.base_url.clone();
-            e.health_check_url = executor.health_check_url.clone();
-            e.metadata = executor.metadata.clone();
-            if e.status == ExecutorStatus::Offline {
-                e.status = ExecutorStatus::Online;
-            }
-            e.is_healthy = true;
-            e.health_check_failures = 0;
-            e.health_check_successes = 0;
-            e.updated_at = executor.updated_at;
-            return Ok((e.clone(), Registered::Updated));
-        }
-        if s.executors.contains_key(&executor.id) {
-            return Err(StoreError::Conflict(format!("executor {} already exists", executor.id)));
-        }
-        s.instance_ids.insert(executor.instance_id.clone(), executor.id.clone());
-        s.executors.insert(executor.id.clone(), executor.clone());
-        Ok((executor.clone(), Registered::Created))
+        self.lock().register_executor(executor)
     }
 
     async fn get_executor(&self, id: &ExecutorId) -> StoreResult<Executor> {
@@ -268,10 +245,7 @@ impl Store for MemoryStore {
 
     async fn update_executor(&self, executor: &Executor) -> StoreResult<Executor> {
         let mut s = self.lock();
-        let e = s
-            .executors
-            .get_mut(&executor.id)
-            .ok_or_else(|| StoreError::executor_not_found(&executor.id))?;
+        let e = s.executor_mut(&executor.id)?;
         e.name = executor.name.clone();
         e.base_url = executor.base_url.clone();
         e.health_check_url = executor.health_check_url.clone();
@@ -287,10 +261,7 @@ impl Store for MemoryStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Executor> {
         let mut s = self.lock();
-        let e = s
-            .executors
-            .get_mut(id)
-            .ok_or_else(|| StoreError::executor_not_found(id))?;
+        let e = s.executor_mut(id)?;
         e.status = status;
         e.updated_at = at;
         Ok(e.clone())
@@ -304,26 +275,13 @@ impl Store for MemoryStore {
         thresholds: HealthThresholds,
     ) -> StoreResult<Executor> {
         let mut s = self.lock();
-        let e = s
-            .executors
-            .get_mut(id)
-            .ok_or_else(|| StoreError::executor_not_found(id))?;
+        let e = s.executor_mut(id)?;
         thresholds.apply(e, ok, at);
         Ok(e.clone())
     }
 
     async fn delete_executor(&self, id: &ExecutorId) -> StoreResult<()> {
-        let mut s = self.lock();
-        let e = s
-            .executors
-            .remove(id)
-            .ok_or_else(|| StoreError::executor_not_found(id))?;
-        s.instance_ids.remove(&e.instance_id);
-        for list in s.assignments.values_mut() {
-            list.retain(|a| &a.executor_id != id);
-        }
-        s.forget_executor(id);
-        Ok(())
+        self.lock().delete_executor(id)
     }
 
     async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>> {
@@ -524,33 +482,7 @@ impl Store for MemoryStore {
     }
 
     async fn system_counts(&self) -> StoreResult<SystemCounts> {
-        let s = self.lock();
-        let mut c = SystemCounts {
-            executions_pending: s.pending,
-            executions_running: s.running,
-            ..SystemCounts::default()
-        };
-        for e in s.executors.values() {
-            c.executors_total += 1;
-            match e.status {
-                ExecutorStatus::Online => c.executors_online += 1,
-                ExecutorStatus::Offline => c.executors_offline += 1,
-                ExecutorStatus::Maintenance => c.executors_maintenance += 1,
-            }
-            if e.is_healthy {
-                c.executors_healthy += 1;
-            } else {
-                c.executors_unhealthy += 1;
-            }
-        }
-        for t in s.tasks.values() {
-            match t.status {
-                TaskStatus::Active => c.tasks_active += 1,
-                TaskStatus::Paused => c.tasks_paused += 1,
-                TaskStatus::Deleted => {}
-            }
-        }
-        Ok(c)
+        Ok(self.lock().system_counts())
     }
 
     async fn upsert_instance(&self, instance: &SchedulerInstance) -> StoreResult<()> {

@@ -13,46 +13,39 @@ struct TaskStatusRow {
 }
 
 fn insert_task_sql(t: &Task) -> StoreResult<Sql> {
-    Ok(Sql::new(
+    let q = Sql::new(
         "INSERT INTO tasks (id, name, cron_expression, timezone, parameters, execution_mode, \
          load_balance_strategy, max_retry, timeout_seconds, misfire_policy, status, next_run_time, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(t.id.as_str())
-    .bind(&t.name)
-    .bind(&t.cron_expression)
-    .bind(&t.timezone)
-    .bind(json_text(t.parameters.as_ref())?)
-    .bind(t.execution_mode.as_str())
-    .bind(t.load_balance_strategy.as_str())
-    .bind(t.max_retry)
-    .bind(t.timeout_seconds)
-    .bind(t.misfire_policy.as_str())
-    .bind(t.status.as_str())
-    .bind(db_time_opt(t.next_run_time))
-    .bind(db_time(t.created_at))
-    .bind(db_time(t.updated_at)))
+    .bind(t.id.as_str());
+    Ok(bind_task_fields(q, t)?
+        .bind(db_time(t.created_at))
+        .bind(db_time(t.updated_at)))
 }
 
 fn update_task_sql(t: &Task) -> StoreResult<Sql> {
-    Ok(Sql::new(
+    let q = Sql::new(
         "UPDATE tasks SET name = ?, cron_expression = ?, timezone = ?, parameters = ?, execution_mode = ?, \
          load_balance_strategy = ?, max_retry = ?, timeout_seconds = ?, misfire_policy = ?, status = ?, \
          next_run_time = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(&t.name)
-    .bind(&t.cron_expression)
-    .bind(&t.timezone)
-    .bind(json_text(t.parameters.as_ref())?)
-    .bind(t.execution_mode.as_str())
-    .bind(t.load_balance_strategy.as_str())
-    .bind(t.max_retry)
-    .bind(t.timeout_seconds)
-    .bind(t.misfire_policy.as_str())
-    .bind(t.status.as_str())
-    .bind(db_time_opt(t.next_run_time))
-    .bind(db_time(t.updated_at))
-    .bind(t.id.as_str()))
+    );
+    Ok(bind_task_fields(q, t)?.bind(db_time(t.updated_at)).bind(t.id.as_str()))
+}
+
+/// Binds `name` through `next_run_time`, in the order both statements list them.
+fn bind_task_fields(q: Sql, t: &Task) -> StoreResult<Sql> {
+    Ok(q.bind(&t.name)
+        .bind(&t.cron_expression)
+        .bind(&t.timezone)
+        .bind(json_text(t.parameters.as_ref())?)
+        .bind(t.execution_mode.as_str())
+        .bind(t.load_balance_strategy.as_str())
+        .bind(t.max_retry)
+        .bind(t.timeout_seconds)
+        .bind(t.misfire_policy.as_str())
+        .bind(t.status.as_str())
+        .bind(db_time_opt(t.next_run_time)))
 }
 
 /// Inserts `executors` as the assignments of `task_id` (none is fine).

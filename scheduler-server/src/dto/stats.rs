@@ -76,7 +76,7 @@ impl From<DailyStats> for DailyStatsDto {
     }
 }
 
-/// Statistics of a task (CONTRACT §2).
+/// Statistics of a task (docs/history.md, "Statistics survive retention").
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[schema(as = TaskStats)]
 pub struct TaskStatsDto {

@@ -2,6 +2,7 @@
 //! database with short timings, its stderr kept, killed when dropped.
 #![allow(dead_code)]
 
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -97,5 +98,27 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// The JSON of a 2xx answer to `GET url`; `None` for anything else.
+pub async fn get(client: &reqwest::Client, url: &str) -> Option<Value> {
+    let r = client.get(url).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    r.json().await.ok()
+}
+
+impl Node {
+    /// Its `GET /api/v1/system/status`.
+    pub async fn status(&self, client: &reqwest::Client) -> Option<Value> {
+        get(client, &format!("{}/api/v1/system/status", self.base)).await
+    }
+
+    /// `Some` when it says it leads.
+    pub async fn leads(&self, client: &reqwest::Client) -> Option<()> {
+        let s = self.status(client).await?;
+        (s["scheduler"]["leader"] == true).then_some(())
     }
 }

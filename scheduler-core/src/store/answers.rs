@@ -1,0 +1,66 @@
+//! The answers of the dispatch and batch methods: candidates, registration,
+//! load-balancer state, per-row outcomes of claims and updates.
+
+use crate::domain::*;
+
+/// An executor that may take a dispatch of a task, with its assignment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// The executor (online and healthy).
+    pub executor: Executor,
+    /// Assignment weight (1 when the task has no assignments).
+    pub weight: u32,
+    /// Assignment priority (0 when the task has no assignments).
+    pub priority: i32,
+}
+
+/// Whether a registration created an executor or updated an existing one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+    /// A new executor.
+    Created,
+    /// The instance id existed; that executor was updated.
+    Updated,
+}
+
+/// Opaque per-(task, strategy) load-balancer state with its version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LbState {
+    /// Strategy-defined JSON.
+    pub value: serde_json::Value,
+    /// Incremented on every write; used for compare-and-set.
+    pub version: u64,
+}
+
+/// The answer to one fire of [`Store::claim_fires`](crate::Store::claim_fires).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The execution was inserted: this caller owns the fire.
+    Claimed,
+    /// A fire of the same task and instant was claimed before; nothing written.
+    AlreadyFired,
+    /// The task does not exist; nothing written.
+    TaskNotFound,
+}
+
+/// One compare-and-set of [`Store::update_executions`](crate::Store::update_executions).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecutionUpdate {
+    /// The execution.
+    pub id: ExecutionId,
+    /// What the stored row must satisfy.
+    pub guard: ExecutionGuard,
+    /// What changes when it does.
+    pub change: ExecutionChange,
+}
+
+/// The answer to one row of [`Store::update_executions`](crate::Store::update_executions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// The guard held and the change was written.
+    Applied,
+    /// The guard did not hold (a final state included): nothing written.
+    Conflict,
+    /// No such execution.
+    NotFound,
+}
