@@ -1,7 +1,7 @@
 //! How an execution reaches its executor: the [`Dispatcher`] trait.
 //!
 //! The engine picks an executor, records the attempt, then calls
-//! [`Dispatcher::dispatch`]. The HTTP implementation (CONTRACT §4) lives in
+//! [`Dispatcher::dispatch`]. The HTTP implementation (docs/executor-protocol.md) lives in
 //! `scheduler-server`; [`InProcessDispatcher`](crate::InProcessDispatcher)
 //! runs async handlers inside the embedding program.
 
@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-/// Everything an executor is told about one attempt (CONTRACT §4 dispatch body).
+/// Everything an executor is told about one attempt (the `/execute` body of docs/executor-protocol.md).
 #[derive(Clone, Debug)]
 pub struct DispatchRequest {
     /// The execution.

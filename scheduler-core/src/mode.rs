@@ -1,5 +1,5 @@
 //! What a scheduled fire does while the task still runs: the
-//! [`ExecutionMode`] trait and the three modes of the contract.
+//! [`ExecutionMode`] trait and the three built-in modes (docs/reference/semantics.md#execution-modes).
 //!
 //! ```text
 //! every second, each execution takes 2.5 s:

@@ -1,4 +1,4 @@
-//! CONTRACT §1: every validation rule of tasks, executors and assignments,
+//! docs/reference/semantics.md#tasks and #executors: every validation rule of tasks, executors and assignments,
 //! through the input types the API uses. Each refusal names its field.
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -42,7 +42,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-/// Settings of [`MysqlLeadership`] (CONTRACT §5, `scheduler.*`).
+/// Settings of [`MysqlLeadership`] (the `scheduler.*` keys of docs/reference/configuration.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MysqlLeadershipConfig {
     /// Name of the `GET_LOCK` lock (default `scheduler_leader_lock`).

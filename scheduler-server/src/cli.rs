@@ -10,7 +10,7 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(name = "scheduler-server", version, about)]
 pub struct Cli {
-    /// YAML configuration file (keys in docs/operations.md).
+    /// YAML configuration file (keys in docs/reference/configuration.md).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Address to listen on (api.host).

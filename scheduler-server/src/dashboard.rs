@@ -158,7 +158,7 @@ fn file_response(path: &str, file: EmbeddedFile, request: &HeaderMap) -> Respons
     response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// The contract's error body, `{"error":{"code","message"}}`.
+/// The API's error body (docs/reference/api.md#errors), `{"error":{"code","message"}}`.
 fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     (status, axum::Json(body)).into_response()

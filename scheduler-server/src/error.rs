@@ -1,4 +1,4 @@
-//! [`ApiError`]: every failure of a request, mapped to the contract's status
+//! [`ApiError`]: every failure of a request, mapped to its status (docs/reference/api.md#errors)
 //! code and body `{"error": {"code": "<snake_case>", "message": "..."}}`.
 
 use axum::Json;

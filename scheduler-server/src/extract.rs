@@ -1,6 +1,6 @@
 //! Extractors whose rejections are [`ApiError`]s, so malformed JSON, wrong
 //! types, unknown fields, wrong content types and oversize bodies all get
-//! the contract's error body.
+//! the API's error body (docs/reference/api.md#errors).
 
 use crate::error::ApiError;
 use axum::body::Bytes;
@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
-/// Largest request body accepted (CONTRACT §3: 1 MiB); larger is a 413.
+/// Largest request body accepted (1 MiB, docs/reference/api.md#conventions); larger is a 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A JSON body, required.

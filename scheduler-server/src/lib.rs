@@ -1,7 +1,8 @@
 //! # scheduler-server
 //!
 //! The REST API of the scheduler, HTTP executors and the configuration of the
-//! `scheduler-server` binary (see `docs/operations.md` and
+//! `scheduler-server` binary (see `docs/reference/api.md`,
+//! `docs/reference/configuration.md`, `docs/operations.md` and
 //! `docs/executor-protocol.md`).
 //!
 //! [`app`] builds the whole router from an [`AppState`]; it needs no socket,

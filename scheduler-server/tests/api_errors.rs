@@ -1,4 +1,4 @@
-//! The contract's error statuses and body on every kind of bad request:
+//! The API's error statuses and body (docs/reference/api.md#errors) on every kind of bad request:
 //! malformed JSON, wrong types, unknown enum values and fields, content
 //! types (415), oversize bodies (413), bad paging, unknown routes, a store
 //! that is down (503) — and never a 500 for client input.

@@ -27,7 +27,7 @@ async fn create_returns_201_with_defaults_and_millisecond_timestamps() {
     assert_timestamps(t, TASK_TIMESTAMPS);
     assert!(t["next_run_time"].as_str().unwrap().ends_with(":00.000Z"));
     let keys: Vec<&String> = t.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 14, "exactly the contract's task fields: {keys:?}");
+    assert_eq!(keys.len(), 14, "exactly the API's task fields: {keys:?}");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The dashboard is served by the server itself: `/` and every client-side
 //! route give the single-page app, assets carry their content type and
-//! caching headers, and `/api/...` keeps the contract's JSON errors.
+//! caching headers, and `/api/...` keeps the API's JSON errors.
 
 mod common;
 

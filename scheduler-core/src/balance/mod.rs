@@ -1,7 +1,7 @@
 //! Choosing the executor of a dispatch: the [`LoadBalancer`] trait and the
-//! five strategies of the contract.
+//! five built-in strategies.
 //!
-//! The engine first narrows the candidates (CONTRACT §2 "Load balancing"):
+//! The engine first narrows the candidates (docs/reference/semantics.md#load-balancing):
 //! the task's assigned executors, or every executor when it has none; only
 //! `online` and healthy ones; then only the lowest `priority` value among
 //! those left. A strategy picks one of what remains. Strategy state (the
@@ -121,7 +121,7 @@ impl BalancerRegistry {
     }
 }
 
-/// Keeps the candidates of the lowest priority value (CONTRACT §2).
+/// Keeps the candidates of the lowest priority value (docs/reference/semantics.md#load-balancing).
 pub fn lowest_priority_tier(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
     if let Some(min) = candidates.iter().map(|c| c.priority).min() {
         candidates.retain(|c| c.priority == min);

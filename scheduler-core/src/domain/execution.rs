@@ -69,7 +69,7 @@ pub enum TriggerType {
     Schedule,
     /// `POST /tasks/{id}/trigger` or `Scheduler::trigger`.
     Manual,
-    /// Never written by this implementation: retries reuse the row (CONTRACT §1).
+    /// Never written by this implementation: retries reuse the row (docs/reference/semantics.md#retries).
     Retry,
 }
 
@@ -94,7 +94,7 @@ impl TriggerType {
     }
 }
 
-/// A stored execution (CONTRACT §1 "Execution"), with the engine's bookkeeping.
+/// A stored execution (docs/reference/semantics.md#execution-statuses-and-transitions), with the engine's bookkeeping.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     /// Generated id.

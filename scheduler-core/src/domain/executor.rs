@@ -39,7 +39,7 @@ impl ExecutorStatus {
     }
 }
 
-/// A stored executor (CONTRACT §1 "Executor").
+/// A stored executor (docs/reference/semantics.md#executors).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Executor {
     /// Generated id.

@@ -86,5 +86,5 @@ id_type!(
     ExecutionId
 );
 
-/// Longest id accepted anywhere (CONTRACT §1: "at most 64 chars").
+/// Longest id accepted anywhere (docs/reference/semantics.md#tasks: at most 64 characters).
 pub const MAX_ID_LEN: usize = 64;

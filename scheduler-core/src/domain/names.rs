@@ -1,6 +1,6 @@
 //! Names of pluggable behaviours: execution modes and load-balancing strategies.
 //!
-//! Both are open sets: the contract names the built-in values, and an embedding
+//! Both are open sets: docs/reference/semantics.md names the built-in values, and an embedding
 //! program can register its own under a new name. They are strings at heart, with
 //! constants for the built-ins, and are checked against the engine's registry when
 //! a task is created or changed.
@@ -19,7 +19,7 @@ macro_rules! name_type {
         impl $name {
             $( $(#[$cdoc])* pub const $konst: Self = Self(Cow::Borrowed($value)); )+
 
-            /// The built-in names, in the contract's order.
+            /// The built-in names, in the order docs/reference/semantics.md lists them.
             pub const BUILT_IN: &'static [&'static str] = &[$($value),+];
 
             /// A name, built-in or registered by the embedding program.

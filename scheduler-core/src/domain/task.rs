@@ -98,7 +98,7 @@ impl MisfirePolicy {
     }
 }
 
-/// A stored task (CONTRACT §1 "Task").
+/// A stored task (docs/reference/semantics.md#tasks).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     /// Generated id.
@@ -198,7 +198,7 @@ impl TaskExecutorInput {
     }
 }
 
-/// A task as given to create it. Fields left `None` take the contract's defaults.
+/// A task as given to create it. Fields left `None` take the defaults of docs/reference/semantics.md#tasks.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewTask {
     /// 1..=255 characters; unique among tasks that are not deleted.

@@ -1,6 +1,6 @@
 //! Fires, attempts, retries, reports and stops: the life of an execution.
 //!
-//! Retries (CONTRACT §2), with `retry_backoff` 1 s and `max_retry` 3:
+//! Retries (see docs/reference/semantics.md#retries), with `retry_backoff` 1 s and `max_retry` 3:
 //!
 //! ```text
 //! attempt 0 ──refused──▶ pending, retry_count 1 ──1 s──▶ attempt 1 ──timeout──▶ stop request,

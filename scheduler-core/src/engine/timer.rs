@@ -1,7 +1,7 @@
 //! The timer loop: every active task's next instant in one ordered heap, one
 //! sleep until the earliest, no per-task timers and no polling of all tasks.
 //!
-//! Misfires (CONTRACT §2), with `misfire_threshold` = 5 s:
+//! Misfires (see docs/reference/semantics.md#misfires), with `misfire_threshold` = 5 s:
 //!
 //! ```text
 //! instants:  10:00:00  10:00:10  10:00:20  10:00:30

@@ -1,5 +1,5 @@
 //! The JSON shapes of the API: request bodies (strict: unknown fields are
-//! rejected) and responses (only the contract's fields; the engine's
+//! rejected) and responses (only the fields docs/reference/api.md lists; the engine's
 //! bookkeeping never leaves the server).
 
 mod common;

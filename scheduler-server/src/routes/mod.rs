@@ -1,4 +1,4 @@
-//! The handlers of CONTRACT §3, one module per resource.
+//! The handlers of the REST API (docs/reference/api.md), one module per resource.
 
 pub(crate) mod alerts;
 pub(crate) mod executions;

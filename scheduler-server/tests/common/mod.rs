@@ -44,7 +44,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Asserts the status and the contract's error body with `code`; returns the message.
+    /// Asserts the status and the API's error body with `code`; returns the message.
     #[track_caller]
     pub fn error(&self, status: u16, code: &str) -> String {
         assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);

@@ -8,7 +8,7 @@ export class ApiError extends Error {
   constructor(
     /** HTTP status; 0 when the server could not be reached. */
     readonly status: number,
-    /** The contract's snake_case code, e.g. `validation_failed`. */
+    /** The API's snake_case error code (docs/reference/api.md#errors), e.g. `validation_failed`. */
     readonly code: string,
     message: string,
   ) {

@@ -1,4 +1,4 @@
-// JSON shapes of the REST API (CONTRACT.md §3). Timestamps are RFC 3339
+// JSON shapes of the REST API (docs/reference/api.md). Timestamps are RFC 3339
 // strings in UTC with milliseconds, e.g. "2026-11-24T10:00:00.000Z".
 
 export type Timestamp = string;

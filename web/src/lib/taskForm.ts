@@ -1,4 +1,4 @@
-// The task form's values, their client-side checks (the contract's rules) and
+// The task form's values, their client-side checks (the rules of docs/reference/semantics.md#tasks) and
 // the mapping of the server's `"<field>: <rule>"` messages onto fields.
 
 import { ApiError, splitFieldMessage } from "../api/client";
@@ -75,7 +75,7 @@ function intIn(text: string, min: number, max: number): number | string {
 }
 
 /**
- * Checks the form against the contract's rules. Returns the request body, or
+ * Checks the form against the API's task rules. Returns the request body, or
  * the errors by field. Cron and time zone are only checked for presence: the
  * server is the judge of those (and the preview shows its verdict).
  */

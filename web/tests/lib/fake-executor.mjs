@@ -1,5 +1,5 @@
 // A tiny HTTP executor speaking the scheduler's executor protocol
-// (CONTRACT §4), for the browser tests.
+// (docs/executor-protocol.md), for the browser tests.
 //
 //   mode "instant"  : POST /execute answers 200 {"status":"success","result":{"ok":true}}
 //                     (or {"status":"failed"} when the parameters say {"fail": true})
