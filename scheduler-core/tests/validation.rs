@@ -1,5 +1,5 @@
-//! docs/reference/semantics.md#tasks and #executors: every validation rule of tasks, executors and assignments,
-//! through the input types the API uses. Each refusal names its field.
+//! Every validation rule of tasks, executors and assignments (docs/reference/semantics.md,
+//! sections Tasks and Executors), through the input types the API uses. Each refusal names its field.
 
 use chrono::{DateTime, TimeZone, Utc};
 use scheduler_core::{

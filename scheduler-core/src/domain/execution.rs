@@ -94,7 +94,8 @@ impl TriggerType {
     }
 }
 
-/// A stored execution (docs/reference/semantics.md#execution-statuses-and-transitions), with the engine's bookkeeping.
+/// A stored execution (docs/reference/semantics.md#execution-statuses-and-transitions), with the
+/// engine's bookkeeping.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     /// Generated id.

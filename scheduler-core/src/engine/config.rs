@@ -34,7 +34,8 @@ impl Default for HistoryConfig {
     }
 }
 
-/// Tunables, with the defaults of the server's `scheduler` and `health_check` configuration (docs/reference/configuration.md).
+/// Tunables, with the defaults of the server's `scheduler` and `health_check` configuration
+/// (docs/reference/configuration.md).
 #[derive(Clone, Debug)]
 pub struct SchedulerConfig {
     /// How often this instance writes its heartbeat (30 s).

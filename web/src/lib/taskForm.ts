@@ -1,4 +1,5 @@
-// The task form's values, their client-side checks (the rules of docs/reference/semantics.md#tasks) and
+// The task form's values, their client-side checks (the task rules of
+// docs/reference/semantics.md#tasks) and
 // the mapping of the server's `"<field>: <rule>"` messages onto fields.
 
 import { ApiError, splitFieldMessage } from "../api/client";
