@@ -79,14 +79,16 @@ proptest! {
                 prop_assert_eq!(got, *w as usize, "cycle {}: executor {} (weight {})", c, i, w);
             }
         }
-        // Smooth: in every prefix each executor is within one pick of its
-        // exact share.
+        // Smooth: in every prefix each executor is within two picks of its
+        // exact share. (Not within one: weights 1, 20, 1, 5, 20 leave the
+        // last executor at 10 picks after 26, against 11.06; nginx's
+        // algorithm stays about one pick off at most, never two.)
         let mut counts = vec![0f64; weights.len()];
         for (k, &i) in order.iter().enumerate() {
             counts[i] += 1.0;
             for (j, w) in weights.iter().enumerate() {
                 let ideal = (k + 1) as f64 * f64::from(*w) / f64::from(total);
-                prop_assert!((counts[j] - ideal).abs() < 1.0 + 1e-9, "after {} picks executor {} has {} (ideal {:.2})", k + 1, j, counts[j], ideal);
+                prop_assert!((counts[j] - ideal).abs() < 2.0, "after {} picks executor {} has {} (ideal {:.2})", k + 1, j, counts[j], ideal);
             }
         }
     }

@@ -25,7 +25,8 @@ use ExecutionStatus::{Cancelled, Failed, Success};
 
 /// An attempt recorded in the store, ready to be sent.
 ///
-/// Boxed parts: an instant moves thousands of these around.
+/// Boxed parts: an instant moves thousands of these around, and collects
+/// them into vectors of thousands (64 bytes each instead of about 300).
 pub(crate) struct Attempt {
     pub(super) execution: Box<Execution>,
     pub(super) task: Arc<Task>,
@@ -33,12 +34,15 @@ pub(crate) struct Attempt {
     /// A fire prepared ahead of its instant: readied by a dispatcher that
     /// sends without waiting, or else the request to send.
     pub(super) ready: Option<Box<dyn PreparedDispatch>>,
-    pub(super) request: Option<DispatchRequest>,
+    pub(super) request: Option<Box<DispatchRequest>>,
     /// The answer of a started `ready`, and about when it was sent.
-    pub(super) answer: Option<(DispatchOutcome, DateTime<Utc>)>,
+    pub(super) answer: Option<Box<(DispatchOutcome, DateTime<Utc>)>>,
     /// Stopped before its instant: not sent.
     pub(super) stopped: bool,
 }
+
+// An instant moves and collects thousands of these: keep them small.
+const _: () = assert!(std::mem::size_of::<Attempt>() <= 64);
 
 pub(super) fn chrono_of(d: std::time::Duration) -> Duration {
     Duration::from_std(d).unwrap_or(Duration::MAX)
@@ -255,7 +259,7 @@ impl Inner {
         self: Arc<Self>,
         mut a: Attempt,
     ) -> futures::future::BoxFuture<'static, (Attempt, DispatchOutcome)> {
-        let request = a.request.take().unwrap_or_else(|| self.request_for(&a));
+        let request = a.request.take().map_or_else(|| self.request_for(&a), |r| *r);
         Box::pin(async move {
             let _permit = self.permits.acquire().await;
             note_fire_lag(&a.execution, self.now());

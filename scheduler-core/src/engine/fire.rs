@@ -52,6 +52,17 @@ impl Drop for InFlight<'_> {
 
 use ExecutionStatus::{Cancelled, Pending, Skipped};
 
+/// The blocks of an instant in one vector, allocated once at its size (an
+/// instant's vectors are megabytes: growing them by doubling cost a copy and
+/// fresh pages each time).
+fn concat(blocks: Vec<Vec<Attempt>>) -> Vec<Attempt> {
+    let mut all = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
+    for b in blocks {
+        all.extend(b);
+    }
+    all
+}
+
 impl Inner {
     /// Fires a group of plans that share one instant.
     pub(crate) async fn fire_group(self: Arc<Self>, instant: DateTime<Utc>, plans: Vec<FirePlan>) {
@@ -61,7 +72,7 @@ impl Inner {
             n: plans.len(),
         };
         let prepared_at = self.now();
-        let mut ahead_plans = Vec::new();
+        let mut ahead_plans = Vec::with_capacity(plans.len());
         let mut deferred = Vec::new();
         for plan in plans {
             if let Some((first, last)) = plan.missed {
@@ -187,7 +198,7 @@ impl Inner {
             self.start_ready(&mut block);
             taken.push(block);
         }
-        self.send_rest(taken.into_iter().flatten().collect()).await;
+        self.send_rest(concat(taken)).await;
     }
 
     /// Sends prepared attempts, then records the answers: the instant costs
@@ -208,7 +219,8 @@ impl Inner {
         // before the bookkeeping below.
         tokio::task::yield_now().await;
         for mut a in prepared {
-            if let Some((outcome, sent_at)) = a.answer.take() {
+            if let Some(answer) = a.answer.take() {
+                let (outcome, sent_at) = *answer;
                 note_fire_lag(&a.execution, sent_at);
                 self.settle(a, outcome).await;
             }
@@ -233,7 +245,7 @@ impl Inner {
                 if i % 16 == 15 {
                     now = self.now();
                 }
-                a.answer = Some((outcome, now));
+                a.answer = Some(Box::new((outcome, now)));
             }
         }
     }
@@ -307,7 +319,7 @@ impl Inner {
             }
             blocks.push(self.claim_block(block, instant));
         }
-        futures::future::join_all(blocks).await.into_iter().flatten().collect()
+        concat(futures::future::join_all(blocks).await)
     }
 
     /// Claims one block of fires in one store call and readies their dispatch.
@@ -352,7 +364,7 @@ impl Inner {
                     if let Some(mut a) = attempt {
                         match self.dispatcher.prepare(&a.executor, self.request_for(&a)) {
                             Ok(ready) => a.ready = Some(ready),
-                            Err(request) => a.request = Some(request),
+                            Err(request) => a.request = Some(Box::new(request)),
                         }
                         out.push(a);
                     }
