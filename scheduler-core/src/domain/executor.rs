@@ -84,6 +84,59 @@ impl Executor {
     pub fn is_available(&self) -> bool {
         self.status == ExecutorStatus::Online && self.is_healthy
     }
+
+    /// A first registration at `now`: `online`, healthy, never probed.
+    ///
+    /// Does not validate: the API goes through
+    /// [`ExecutorRegistration::validate`]; the engine's own in-process
+    /// executors use this directly.
+    pub fn registered(id: ExecutorId, reg: ExecutorRegistration, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            name: reg.name,
+            instance_id: reg.instance_id,
+            base_url: reg.base_url,
+            health_check_url: reg.health_check_url,
+            status: ExecutorStatus::Online,
+            is_healthy: true,
+            last_health_check: None,
+            health_check_failures: 0,
+            health_check_successes: 0,
+            metadata: reg.metadata,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// This executor after an edit: name, URLs, metadata and `updated_at`
+    /// come from `edit`; id, instance id, status, health and `created_at`
+    /// stay (what `Store::update_executor` writes).
+    pub fn edited(&self, edit: &Executor) -> Self {
+        Self {
+            name: edit.name.clone(),
+            base_url: edit.base_url.clone(),
+            health_check_url: edit.health_check_url.clone(),
+            metadata: edit.metadata.clone(),
+            updated_at: edit.updated_at,
+            ..self.clone()
+        }
+    }
+
+    /// This executor after its `instance_id` registers again as `again`
+    /// (built by [`Executor::registered`]): the edit of [`Executor::edited`],
+    /// `offline` turns `online` (`maintenance` and `online` stay), and health
+    /// restarts: healthy, both counters zero. The id, `created_at` and the
+    /// time of the last probe stay (what `Store::register_executor` writes).
+    pub fn reregistered(&self, again: &Executor) -> Self {
+        let mut e = self.edited(again);
+        if e.status == ExecutorStatus::Offline {
+            e.status = ExecutorStatus::Online;
+        }
+        e.is_healthy = true;
+        e.health_check_failures = 0;
+        e.health_check_successes = 0;
+        e
+    }
 }
 
 /// `POST /executors/register` input.
@@ -106,21 +159,7 @@ pub struct ExecutorRegistration {
 impl ExecutorRegistration {
     /// Validates the registration and builds the executor it would create.
     pub fn validate(self, id: ExecutorId, now: DateTime<Utc>) -> Result<Executor, ValidationError> {
-        let e = Executor {
-            id,
-            name: self.name,
-            instance_id: self.instance_id,
-            base_url: self.base_url,
-            health_check_url: self.health_check_url,
-            status: ExecutorStatus::Online,
-            is_healthy: true,
-            last_health_check: None,
-            health_check_failures: 0,
-            health_check_successes: 0,
-            metadata: self.metadata,
-            created_at: now,
-            updated_at: now,
-        };
+        let e = Executor::registered(id, self, now);
         validate_executor(&e)?;
         Ok(e)
     }
