@@ -10,7 +10,7 @@ use common::eventually;
 use common::webhook::{Received, Receiver};
 use hmac::{Hmac, KeyInit, Mac};
 use scheduler_server::Config;
-use scheduler_server::alerts::WebhookConfig;
+use scheduler_server::config::WebhookConfig;
 use scheduler_server::config::ConfigDuration;
 use serde_json::{Value, json};
 use std::time::Duration;

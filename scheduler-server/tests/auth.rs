@@ -7,7 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use common::*;
-use scheduler_server::auth::{JwtAuth, Scope};
+use scheduler_server::{JwtAuth, Scope};
 use scheduler_server::{AppState, app};
 use serde_json::json;
 use std::process::Command;

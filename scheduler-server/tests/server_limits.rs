@@ -11,7 +11,7 @@ use axum::http::{Method, Request, header};
 use common::e2e::test_config;
 use common::*;
 use scheduler_server::config::Config;
-use scheduler_server::server::Server;
+use scheduler_server::Server;
 use scheduler_server::{AppState, app};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Administrative status of an executor.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutorStatus {
@@ -139,20 +140,32 @@ impl Executor {
     }
 }
 
-/// `POST /executors/register` input.
+/// An executor's registration (`POST /executors/register`): registering an
+/// `instance_id` again updates that executor.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RegisterExecutorRequest))]
+#[serde(deny_unknown_fields)]
 pub struct ExecutorRegistration {
-    /// Service name.
+    /// Service name (1..=255 characters, not only spaces).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255, pattern = "\\S"))]
     pub name: String,
-    /// Unique instance id.
+    /// Unique per process; registering it again updates that executor. With
+    /// an executor-scoped token, it must be the token's subject.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub instance_id: String,
-    /// Absolute http(s) URL.
+    /// Absolute http(s) URL (a host name or an IP address, optional port
+    /// and path) without user info, query or fragment. URL syntax is checked
+    /// by the server, not by this document.
+    #[cfg_attr(feature = "openapi", schema(example = "http://10.0.0.5:9000", max_length = 2048))]
     pub base_url: String,
-    /// Absolute http(s) URL, or none for `{base_url}/health`.
+    /// Absolute http(s) URL without user info, query or fragment (checked by
+    /// the server); default `{base_url}/health`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub health_check_url: Option<String>,
     /// Free-form metadata.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<JsonObject>,
 }
 
@@ -165,20 +178,26 @@ impl ExecutorRegistration {
     }
 }
 
-/// `PUT /executors/{id}` input: only the fields given change.
+/// A change to an executor (`PUT /executors/{id}`): only the fields given change.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateExecutorRequest))]
+#[serde(deny_unknown_fields)]
 pub struct ExecutorPatch {
-    /// New name.
+    /// New name (1..=255 characters, not only spaces).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255, pattern = "\\S"))]
     pub name: Option<String>,
-    /// New base URL.
+    /// New base URL (http(s), no user info, query or fragment; checked by the server).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub base_url: Option<String>,
-    /// New health URL (`Some(None)` goes back to `{base_url}/health`).
+    /// New health URL (rules of `base_url`); `null` goes back to `{base_url}/health`.
     #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 2048))]
     pub health_check_url: Option<Option<String>>,
-    /// New metadata (`Some(None)` clears it).
+    /// New metadata; `null` clears it.
     #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Option<JsonObject>>,
 }
 
