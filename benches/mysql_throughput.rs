@@ -17,8 +17,8 @@
 
 use chrono::{DateTime, Duration as TimeDelta, TimeZone, Utc};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
-use scheduler_core::*;
 use scheduler_core::internal::transition;
+use scheduler_core::*;
 use scheduler_mysql::{MysqlStore, MysqlStoreOptions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -217,11 +217,17 @@ pub struct NewTask {
     /// 6 fields with seconds, 5 without, or `@yearly`/`@monthly`/`@weekly`/`@daily`/`@hourly`.
     /// Must be a valid expression that fires at least once (checked by the
     /// server; no schema can express it).
-    #[cfg_attr(feature = "openapi", schema(example = "0 */5 * * * *", min_length = 1, max_length = 255))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0 */5 * * * *", min_length = 1, max_length = 255)
+    )]
     pub cron_expression: String,
     /// IANA zone name, default `UTC` (checked against the zone database by the server).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = "Europe/Berlin", min_length = 1, max_length = 64))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Europe/Berlin", min_length = 1, max_length = 64)
+    )]
     pub timezone: Option<String>,
     /// JSON object, at most 64 KiB serialized and 32 levels of nesting.
     #[serde(default)]

@@ -150,8 +150,7 @@ impl MysqlStore {
     }
 
     pub(super) async fn update_executor_tx(&self, executor: &Executor) -> StoreResult<Executor> {
-        self.modify_executor(&executor.id, |e| *e = e.edited(executor))
-            .await
+        self.modify_executor(&executor.id, |e| *e = e.edited(executor)).await
     }
 
     pub(super) async fn set_executor_status_tx(

@@ -10,7 +10,9 @@ use crate::openapi::{BadQuery, UnknownId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use scheduler_core::{ExecutorFilter, ExecutorId, ExecutorPatch, ExecutorRegistration, ExecutorStatus, Page, Registered};
+use scheduler_core::{
+    ExecutorFilter, ExecutorId, ExecutorPatch, ExecutorRegistration, ExecutorStatus, Page, Registered,
+};
 use utoipa::IntoParams;
 
 /// Query of `GET /executors`.
@@ -160,10 +162,7 @@ pub(crate) async fn update_executor(
     ApiJson(req): ApiJson<ExecutorPatch>,
 ) -> ApiResult<Json<ExecutorDto>> {
     check_owner(&state, &caller, &id).await?;
-    let executor = state
-        .scheduler
-        .update_executor(&ExecutorId::new(id), req)
-        .await?;
+    let executor = state.scheduler.update_executor(&ExecutorId::new(id), req).await?;
     Ok(Json(executor.into()))
 }
 
