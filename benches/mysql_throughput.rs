@@ -17,6 +17,7 @@
 
 use chrono::{DateTime, Duration as TimeDelta, TimeZone, Utc};
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
+use scheduler_core::internal::transition;
 use scheduler_core::*;
 use scheduler_mysql::{MysqlStore, MysqlStoreOptions};
 use std::sync::Arc;

@@ -154,7 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Starts a scheduler server in this process and checks three executions succeed.
 async fn self_test() -> Result<(), Box<dyn std::error::Error>> {
     let config = scheduler_server::config::Config::from_yaml("api:\n  port: 0\n")?;
-    let server = scheduler_server::server::Server::build(&config).await?;
+    let server = scheduler_server::Server::build(&config).await?;
     let scheduler = format!("http://{}", server.local_addr());
     tokio::spawn(server.run(std::future::pending()));
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 /// Everything an executor is told about one attempt (the `/execute` body of docs/executor-protocol.md).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DispatchRequest {
     /// The execution.
     pub execution_id: ExecutionId,
@@ -34,6 +35,7 @@ pub struct DispatchRequest {
 /// Whether `token` has the shape of the callback tokens the engine issues
 /// (32 lower-case hex digits): anything else can be refused before reading
 /// the request or the store.
+#[doc(hidden)]
 pub fn is_callback_token(token: &[u8]) -> bool {
     token.len() == 32 && token.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 /// configuration (`events: [...]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventKind {
     /// An execution ended `failed` with no retry left.
     ExecutionFailed,
@@ -76,6 +77,7 @@ impl std::fmt::Display for EventKind {
 /// What an event is about; only the fields that apply are set (and
 /// serialized).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EventSubject {
     /// The task (execution events, misfire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +99,7 @@ pub struct EventSubject {
 
 /// One event of the scheduler's life.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SchedulerEvent {
     /// What happened.
     pub kind: EventKind,

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What a handler is told about the execution it runs.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct JobContext {
     /// The execution (an idempotency key across retries).
     pub execution_id: ExecutionId,

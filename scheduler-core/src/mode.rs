@@ -110,7 +110,7 @@ impl ExecutionMode for Skip {
 
 /// Modes by name; starts with the three built-ins.
 #[derive(Clone)]
-pub struct ModeRegistry {
+pub(crate) struct ModeRegistry {
     map: HashMap<String, Arc<dyn ExecutionMode>>,
 }
 

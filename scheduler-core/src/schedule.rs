@@ -45,7 +45,7 @@ fn parser() -> &'static CronParser {
 }
 
 /// Parses an IANA zone name (`UTC`, `Europe/Berlin`).
-pub fn parse_timezone(name: &str) -> Result<Tz, ValidationError> {
+pub(crate) fn parse_timezone(name: &str) -> Result<Tz, ValidationError> {
     name.parse::<Tz>()
         .map_err(|_| ValidationError::new("timezone", format!("unknown IANA time zone {name:?}")))
 }

@@ -801,7 +801,8 @@ fn nested(depth: usize) -> Value {
 
 #[test]
 fn json_nesting_is_capped_at_the_database_limit() {
-    use scheduler_core::{MAX_JSON_DEPTH, json_depth, validate_json_depth};
+    use scheduler_core::MAX_JSON_DEPTH;
+    use scheduler_core::internal::{json_depth, validate_json_depth};
     assert_eq!(MAX_JSON_DEPTH, 32);
     assert_eq!(json_depth(&json!(1)), 0);
     assert_eq!(json_depth(&json!({})), 1);

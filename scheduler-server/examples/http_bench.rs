@@ -25,7 +25,7 @@ use axum::extract::State;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use scheduler_server::Config;
-use scheduler_server::server::Server;
+use scheduler_server::Server;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

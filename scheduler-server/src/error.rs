@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 /// Why a request failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiError {
     /// 400 `validation_failed`; the message reads `"<field>: <rule>"`.
     #[error("{0}")]
@@ -127,6 +128,11 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %detail, "store unavailable");
                 Self::Unavailable("the store is unreachable; try again later".to_owned())
             }
+            // A kind of store error this server does not know yet: ours, not the client's.
+            other => {
+                tracing::error!(error = %other, "store error");
+                Self::Internal("internal error; the server log has the details".to_owned())
+            }
         }
     }
 }
@@ -154,6 +160,10 @@ impl From<SchedulerError> for ApiError {
             SchedulerError::Validation(v) => v.into(),
             SchedulerError::Store(s) => s.into(),
             SchedulerError::Unauthorized(m) => Self::Unauthorized(m),
+            other => {
+                tracing::error!(error = %other, "engine error");
+                Self::Internal("internal error; the server log has the details".to_owned())
+            }
         }
     }
 }

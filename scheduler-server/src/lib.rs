@@ -21,37 +21,44 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`server::Server`] is what the binary runs: it builds the store, the
-//! leadership, the HTTP dispatcher and probe from a [`config::Config`].
+//! [`Server`] is what the binary runs: it builds the store, the leadership,
+//! the HTTP dispatcher and probe from a [`Config`].
 
-pub mod alerts;
-pub mod auth;
+mod alerts;
+mod auth;
+#[doc(hidden)]
 pub mod cli;
 pub mod config;
-pub mod dashboard;
-pub mod deny_networks;
-pub mod dto;
-pub mod error;
-pub mod extract;
-pub mod http_dispatch;
-pub mod http_probe;
-pub mod observability;
-pub mod open_mode;
-pub mod openapi;
+mod dashboard;
+mod deny_networks;
+mod dto;
+mod error;
+mod extract;
+mod http_dispatch;
+mod http_probe;
+mod observability;
+mod open_mode;
+mod openapi;
 mod routes;
-pub mod server;
+mod server;
 
+pub use auth::{AuthError, Claims, JwtAuth, MAX_TOKEN_TTL, Scope};
 pub use config::Config;
+pub use deny_networks::DenyNetworks;
 pub use error::{ApiError, ApiResult};
-pub use http_dispatch::HttpDispatcher;
+pub use http_dispatch::{HttpDispatcher, executor_client, executor_client_denying};
 pub use http_probe::HttpProbe;
+pub use open_mode::OpenModeGuard;
+pub use server::{Backend, Server, StartError, shutdown_signal};
 
-use auth::JwtAuth;
+/// What the `scheduler-server` binary calls and nothing else should.
+#[doc(hidden)]
+pub use observability::init_logging;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
-use open_mode::OpenModeGuard;
 use scheduler_core::Scheduler;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +98,7 @@ impl AppState {
 
     /// Without a JWT secret: refuses foreign `Host` headers and
     /// state-changing requests without a JSON content type (see
-    /// [`open_mode`]). Ignored when a secret is set.
+    /// [`OpenModeGuard`]). Ignored when a secret is set.
     pub fn with_open_mode_guard(mut self, guard: OpenModeGuard) -> Self {
         self.open_mode = Some(Arc::new(guard));
         self

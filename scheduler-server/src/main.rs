@@ -1,10 +1,10 @@
 //! `scheduler-server`: parse the configuration, build, serve.
 
 use clap::Parser;
-use scheduler_server::auth::JwtAuth;
+use scheduler_server::JwtAuth;
 use scheduler_server::cli::{Cli, Command};
-use scheduler_server::observability::init_logging;
-use scheduler_server::server::{Server, shutdown_signal};
+use scheduler_server::init_logging;
+use scheduler_server::{Server, shutdown_signal};
 use std::process::ExitCode;
 
 #[tokio::main]

@@ -240,7 +240,7 @@ impl Server {
     /// lets requests in flight finish for at most `api.shutdown_grace`.
     ///
     /// Each connection is served by hyper with a timer, so a client that
-    /// does not send its headers within [`HEADER_READ_TIMEOUT`] is
+    /// does not send its headers within 10 s (`HEADER_READ_TIMEOUT`) is
     /// disconnected; at most `api.max_connections` connections are served at
     /// once, and further ones wait in the listen queue.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {

@@ -10,8 +10,8 @@ use common::eventually;
 use common::webhook::{Received, Receiver};
 use hmac::{Hmac, KeyInit, Mac};
 use scheduler_server::Config;
-use scheduler_server::alerts::WebhookConfig;
 use scheduler_server::config::ConfigDuration;
+use scheduler_server::config::WebhookConfig;
 use serde_json::{Value, json};
 use std::time::Duration;
 

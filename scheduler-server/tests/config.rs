@@ -22,7 +22,7 @@ fn load(file: Option<&PathBuf>, vars: &[(&str, &str)], flags: &Overrides) -> Res
 }
 
 #[test]
-fn defaults_are_the_contracts() {
+fn defaults_are_the_documented_ones() {
     let c = load(None, &[], &Overrides::default()).unwrap();
     assert_eq!(c.database, None);
     assert_eq!(c.database_url(), None);

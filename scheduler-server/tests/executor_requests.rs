@@ -178,7 +178,7 @@ async fn a_refusal_stores_only_its_status_line() {
 async fn a_health_probe_error_does_not_show_the_urls_user_info() {
     use scheduler_core::{HealthProbe, ProbeResult};
     use scheduler_server::HttpProbe;
-    use scheduler_server::http_dispatch::executor_client;
+    use scheduler_server::executor_client;
     let client = executor_client(std::time::Duration::from_secs(1)).unwrap();
     let probe = HttpProbe::new(client, std::time::Duration::from_secs(2));
     let now = chrono::Utc::now();

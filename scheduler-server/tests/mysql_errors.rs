@@ -8,7 +8,7 @@ mod common;
 use common::e2e::{TestDb, test_config};
 use scheduler_core::{ExecutionChange, ExecutionGuard, ExecutionStatus, NewTask, Scheduler, Store, StoreError};
 use scheduler_mysql::MysqlStore;
-use scheduler_server::server::Server;
+use scheduler_server::Server;
 use std::sync::Arc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

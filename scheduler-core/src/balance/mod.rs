@@ -86,7 +86,7 @@ pub trait LoadBalancer: Send + Sync + 'static {
 
 /// Strategies by name; starts with the five built-ins.
 #[derive(Clone)]
-pub struct BalancerRegistry {
+pub(crate) struct BalancerRegistry {
     map: HashMap<String, Arc<dyn LoadBalancer>>,
 }
 

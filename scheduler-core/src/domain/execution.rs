@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Status of an execution. `success`, `failed`, `timeout`, `skipped` and
 /// `cancelled` are final and never overwritten.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
@@ -62,6 +63,7 @@ impl ExecutionStatus {
 }
 
 /// How an execution started.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerType {

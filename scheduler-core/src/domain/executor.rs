@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Administrative status of an executor.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutorStatus {
@@ -84,62 +85,119 @@ impl Executor {
     pub fn is_available(&self) -> bool {
         self.status == ExecutorStatus::Online && self.is_healthy
     }
+
+    /// A first registration at `now`: `online`, healthy, never probed.
+    ///
+    /// Does not validate: the API goes through
+    /// [`ExecutorRegistration::validate`]; the engine's own in-process
+    /// executors use this directly.
+    pub fn registered(id: ExecutorId, reg: ExecutorRegistration, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            name: reg.name,
+            instance_id: reg.instance_id,
+            base_url: reg.base_url,
+            health_check_url: reg.health_check_url,
+            status: ExecutorStatus::Online,
+            is_healthy: true,
+            last_health_check: None,
+            health_check_failures: 0,
+            health_check_successes: 0,
+            metadata: reg.metadata,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// This executor after an edit: name, URLs, metadata and `updated_at`
+    /// come from `edit`; id, instance id, status, health and `created_at`
+    /// stay (what `Store::update_executor` writes).
+    pub fn edited(&self, edit: &Executor) -> Self {
+        Self {
+            name: edit.name.clone(),
+            base_url: edit.base_url.clone(),
+            health_check_url: edit.health_check_url.clone(),
+            metadata: edit.metadata.clone(),
+            updated_at: edit.updated_at,
+            ..self.clone()
+        }
+    }
+
+    /// This executor after its `instance_id` registers again as `again`
+    /// (built by [`Executor::registered`]): the edit of [`Executor::edited`],
+    /// `offline` turns `online` (`maintenance` and `online` stay), and health
+    /// restarts: healthy, both counters zero. The id, `created_at` and the
+    /// time of the last probe stay (what `Store::register_executor` writes).
+    pub fn reregistered(&self, again: &Executor) -> Self {
+        let mut e = self.edited(again);
+        if e.status == ExecutorStatus::Offline {
+            e.status = ExecutorStatus::Online;
+        }
+        e.is_healthy = true;
+        e.health_check_failures = 0;
+        e.health_check_successes = 0;
+        e
+    }
 }
 
-/// `POST /executors/register` input.
+/// An executor's registration (`POST /executors/register`): registering an
+/// `instance_id` again updates that executor.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RegisterExecutorRequest))]
+#[serde(deny_unknown_fields)]
 pub struct ExecutorRegistration {
-    /// Service name.
+    /// Service name (1..=255 characters, not only spaces).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255, pattern = "\\S"))]
     pub name: String,
-    /// Unique instance id.
+    /// Unique per process; registering it again updates that executor. With
+    /// an executor-scoped token, it must be the token's subject.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub instance_id: String,
-    /// Absolute http(s) URL.
+    /// Absolute http(s) URL (a host name or an IP address, optional port
+    /// and path) without user info, query or fragment. URL syntax is checked
+    /// by the server, not by this document.
+    #[cfg_attr(feature = "openapi", schema(example = "http://10.0.0.5:9000", max_length = 2048))]
     pub base_url: String,
-    /// Absolute http(s) URL, or none for `{base_url}/health`.
+    /// Absolute http(s) URL without user info, query or fragment (checked by
+    /// the server); default `{base_url}/health`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub health_check_url: Option<String>,
     /// Free-form metadata.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<JsonObject>,
 }
 
 impl ExecutorRegistration {
     /// Validates the registration and builds the executor it would create.
     pub fn validate(self, id: ExecutorId, now: DateTime<Utc>) -> Result<Executor, ValidationError> {
-        let e = Executor {
-            id,
-            name: self.name,
-            instance_id: self.instance_id,
-            base_url: self.base_url,
-            health_check_url: self.health_check_url,
-            status: ExecutorStatus::Online,
-            is_healthy: true,
-            last_health_check: None,
-            health_check_failures: 0,
-            health_check_successes: 0,
-            metadata: self.metadata,
-            created_at: now,
-            updated_at: now,
-        };
+        let e = Executor::registered(id, self, now);
         validate_executor(&e)?;
         Ok(e)
     }
 }
 
-/// `PUT /executors/{id}` input: only the fields given change.
+/// A change to an executor (`PUT /executors/{id}`): only the fields given change.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateExecutorRequest))]
+#[serde(deny_unknown_fields)]
 pub struct ExecutorPatch {
-    /// New name.
+    /// New name (1..=255 characters, not only spaces).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255, pattern = "\\S"))]
     pub name: Option<String>,
-    /// New base URL.
+    /// New base URL (http(s), no user info, query or fragment; checked by the server).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub base_url: Option<String>,
-    /// New health URL (`Some(None)` goes back to `{base_url}/health`).
+    /// New health URL (rules of `base_url`); `null` goes back to `{base_url}/health`.
     #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 2048))]
     pub health_check_url: Option<Option<String>>,
-    /// New metadata (`Some(None)` clears it).
+    /// New metadata; `null` clears it.
     #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Option<JsonObject>>,
 }
 

@@ -29,6 +29,7 @@ pub const MAX_MAX_RETRY: i64 = 100;
 pub const MAX_TIMEOUT_SECONDS: i64 = 604_800;
 
 /// Lifecycle of a task.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
@@ -69,6 +70,7 @@ impl TaskStatus {
 /// fire_once:                   fire(t3)    (one execution, scheduled_time = latest missed)
 /// skip:                        -           (nothing; the next fire is t4)
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MisfirePolicy {
@@ -152,16 +154,21 @@ pub struct TaskExecutor {
     pub priority: i32,
 }
 
-/// An assignment as given by a client, before validation.
+/// An assignment of an executor to a task as given by a client, before validation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TaskExecutorRequest))]
+#[serde(deny_unknown_fields)]
 pub struct TaskExecutorInput {
-    /// The executor to assign.
+    /// The executor (an existing executor's id; an unknown id is a 400).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 64))]
     pub executor_id: ExecutorId,
     /// 1..=1000, default 1.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000, default = 1))]
     pub weight: Option<i64>,
     /// Default 0; lower is preferred.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = 0, minimum = -2147483648i64, maximum = 2147483647i64))]
     pub priority: Option<i64>,
 }
 
@@ -198,39 +205,66 @@ impl TaskExecutorInput {
     }
 }
 
-/// A task as given to create it. Fields left `None` take the defaults of docs/reference/semantics.md#tasks.
+/// A task as given to create it (`POST /tasks`); fields left out take their
+/// defaults (docs/reference/semantics.md#tasks).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateTaskRequest))]
+#[serde(deny_unknown_fields)]
 pub struct NewTask {
-    /// 1..=255 characters; unique among tasks that are not deleted.
+    /// 1..=255 characters, not only spaces, unique among tasks that are not deleted.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255, pattern = "\\S"))]
     pub name: String,
-    /// Cron expression.
+    /// 6 fields with seconds, 5 without, or `@yearly`/`@monthly`/`@weekly`/`@daily`/`@hourly`.
+    /// Must be a valid expression that fires at least once (checked by the
+    /// server; no schema can express it).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0 */5 * * * *", min_length = 1, max_length = 255)
+    )]
     pub cron_expression: String,
-    /// IANA zone, default `UTC`.
+    /// IANA zone name, default `UTC` (checked against the zone database by the server).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Europe/Berlin", min_length = 1, max_length = 64)
+    )]
     pub timezone: Option<String>,
-    /// JSON object, at most 64 KiB serialized.
+    /// JSON object, at most 64 KiB serialized and 32 levels of nesting.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub parameters: Option<JsonObject>,
-    /// Default `parallel`.
+    /// Default `parallel`; `sequential`, `skip`, or a mode the embedding program registered.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, example = "parallel", pattern = "^[a-z0-9_]{1,64}$")
+    )]
     pub execution_mode: Option<ModeName>,
-    /// Default `round_robin`.
+    /// Default `round_robin`; `weighted_round_robin`, `random`, `sticky`,
+    /// `least_loaded`, or a strategy the embedding program registered.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, example = "round_robin", pattern = "^[a-z0-9_]{1,64}$")
+    )]
     pub load_balance_strategy: Option<StrategyName>,
     /// 0..=100, default 3.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100, default = 3))]
     pub max_retry: Option<i64>,
     /// 1..=604800, default 300.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 604800, default = 300))]
     pub timeout_seconds: Option<i64>,
     /// Default `fire_once`.
     #[serde(default)]
     pub misfire_policy: Option<MisfirePolicy>,
-    /// `active` (default) or `paused`; a task cannot be created deleted.
+    /// `active` (default) or `paused`.
     #[serde(default)]
     pub status: Option<TaskStatus>,
-    /// Executors to assign at creation.
+    /// Executors to assign (each at most once; at most 1000).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub executors: Option<Vec<TaskExecutorInput>>,
 }
 
@@ -338,40 +372,50 @@ impl NewTask {
     }
 }
 
-/// A change to a task: only the fields given change (`PUT /tasks/{id}`).
-///
-/// `parameters: Some(None)` clears the parameters; `None` leaves them alone.
+/// A change to a task (`PUT /tasks/{id}`): only the fields given change;
+/// `id`, `status` and the timestamps cannot be set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateTaskRequest))]
+#[serde(deny_unknown_fields)]
 pub struct TaskPatch {
-    /// New name.
+    /// New name (1..=255 characters, not only spaces).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255, pattern = "\\S"))]
     pub name: Option<String>,
-    /// New cron expression.
+    /// New cron expression (must be valid and fire at least once).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub cron_expression: Option<String>,
-    /// New time zone.
+    /// New IANA time zone.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub timezone: Option<String>,
-    /// New parameters (`Some(None)` clears them).
+    /// New parameters; `null` clears them.
     #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub parameters: Option<Option<JsonObject>>,
     /// New execution mode.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[a-z0-9_]{1,64}$"))]
     pub execution_mode: Option<ModeName>,
     /// New strategy.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[a-z0-9_]{1,64}$"))]
     pub load_balance_strategy: Option<StrategyName>,
     /// New `max_retry`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub max_retry: Option<i64>,
     /// New `timeout_seconds`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 604800))]
     pub timeout_seconds: Option<i64>,
     /// New misfire policy.
     #[serde(default)]
     pub misfire_policy: Option<MisfirePolicy>,
-    /// Replaces the assignment set when given.
+    /// Replaces the assignments when given (each at most once; at most 1000).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub executors: Option<Vec<TaskExecutorInput>>,
 }
 

@@ -18,6 +18,7 @@ const PAUSE_PER_BUSY: u32 = 4;
 
 /// What one purge pass deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PurgeReport {
     /// Final executions older than the retention.
     pub expired: u64,

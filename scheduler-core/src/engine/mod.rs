@@ -58,6 +58,7 @@ use tokio_util::task::TaskTracker;
 
 /// Errors of engine operations.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SchedulerError {
     /// The input broke a rule; the server answers 400 `validation_failed`.
     #[error(transparent)]
@@ -75,6 +76,7 @@ pub type SchedulerResult<T> = Result<T, SchedulerError>;
 
 /// A scheduler process as shown by `GET /system/status`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct InstanceInfo {
     /// Instance id.
     pub instance_id: String,
@@ -92,6 +94,7 @@ pub struct InstanceInfo {
 
 /// Everything `GET /system/status` reports.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SystemStatus {
     /// This instance.
     pub instance_id: String,

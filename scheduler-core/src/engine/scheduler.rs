@@ -121,22 +121,9 @@ impl Scheduler {
         }
         for reg in inner.dispatcher.local_executors(&inner.instance_id) {
             let now = inner.now();
-            // Local executors are not HTTP services; their URL is informative.
-            let executor = Executor {
-                id: ExecutorId::generate(),
-                name: reg.name,
-                instance_id: reg.instance_id,
-                base_url: reg.base_url,
-                health_check_url: reg.health_check_url,
-                status: ExecutorStatus::Online,
-                is_healthy: true,
-                last_health_check: None,
-                health_check_failures: 0,
-                health_check_successes: 0,
-                metadata: reg.metadata,
-                created_at: now,
-                updated_at: now,
-            };
+            // Local executors are not HTTP services; their URL is informative
+            // and not validated.
+            let executor = Executor::registered(ExecutorId::generate(), reg, now);
             inner.store.register_executor(&executor).await?;
         }
         inner.leadership.start(&inner.instance_id).await;

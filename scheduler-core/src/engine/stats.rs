@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// Figures of one window (24h, 7d or 90d of whole UTC hours of `scheduled_time`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct WindowStats {
     /// Every final execution.
     pub total: u64,
@@ -57,6 +58,7 @@ impl WindowStats {
 
 /// One UTC day of the 30-day trend.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct DailyStats {
     /// The UTC date (`YYYY-MM-DD`).
     pub date: NaiveDate,
@@ -74,6 +76,7 @@ pub struct DailyStats {
 
 /// Statistics of one task.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TaskStats {
     /// Last 24 hours.
     #[serde(rename = "24h")]
@@ -157,7 +160,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn contract_example_gives_66() {
+    fn documented_example_gives_66() {
         let c = StatusCounts {
             total: 6,
             success: 3,

@@ -16,17 +16,7 @@ impl State {
     pub(super) fn register_executor(&mut self, executor: &Executor) -> StoreResult<(Executor, Registered)> {
         if let Some(id) = self.instance_ids.get(&executor.instance_id).cloned() {
             let e = self.executor_mut(&id)?;
-            e.name = executor.name.clone();
-            e.base_url = executor.base_url.clone();
-            e.health_check_url = executor.health_check_url.clone();
-            e.metadata = executor.metadata.clone();
-            if e.status == ExecutorStatus::Offline {
-                e.status = ExecutorStatus::Online;
-            }
-            e.is_healthy = true;
-            e.health_check_failures = 0;
-            e.health_check_successes = 0;
-            e.updated_at = executor.updated_at;
+            *e = e.reregistered(executor);
             return Ok((e.clone(), Registered::Updated));
         }
         if self.executors.contains_key(&executor.id) {

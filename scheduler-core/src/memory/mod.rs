@@ -246,11 +246,7 @@ impl Store for MemoryStore {
     async fn update_executor(&self, executor: &Executor) -> StoreResult<Executor> {
         let mut s = self.lock();
         let e = s.executor_mut(&executor.id)?;
-        e.name = executor.name.clone();
-        e.base_url = executor.base_url.clone();
-        e.health_check_url = executor.health_check_url.clone();
-        e.metadata = executor.metadata.clone();
-        e.updated_at = executor.updated_at;
+        *e = e.edited(executor);
         Ok(e.clone())
     }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 /// What can go wrong in a store. Each variant names a situation, not a library.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// No such row.
     #[error("{kind} {id} not found")]

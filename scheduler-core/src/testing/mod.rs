@@ -109,6 +109,7 @@ macro_rules! store_conformance_tests {
             replace_task_executors_checks_every_executor,
             register_executor_creates_then_updates_by_instance_id,
             register_executor_keeps_maintenance_and_resets_health,
+            register_executor_refuses_a_taken_id,
             get_and_all_executors,
             list_executors_filters_and_pages,
             update_executor_replaces_descriptive_fields,

@@ -84,18 +84,7 @@ impl MysqlStore {
                         .bind(&new_ref.instance_id);
                         match row::<ExecutorRow>(c, q).await? {
                             Some(existing) => {
-                                let mut e = existing.into_executor()?;
-                                e.name = new_ref.name.clone();
-                                e.base_url = new_ref.base_url.clone();
-                                e.health_check_url = new_ref.health_check_url.clone();
-                                e.metadata = new_ref.metadata.clone();
-                                if e.status == ExecutorStatus::Offline {
-                                    e.status = ExecutorStatus::Online;
-                                }
-                                e.is_healthy = true;
-                                e.health_check_failures = 0;
-                                e.health_check_successes = 0;
-                                e.updated_at = new_ref.updated_at;
+                                let e = existing.into_executor()?.reregistered(new_ref);
                                 exec(c, update_executor_sql(&e)?).await?;
                                 Ok((e, Registered::Updated))
                             }
@@ -161,14 +150,7 @@ impl MysqlStore {
     }
 
     pub(super) async fn update_executor_tx(&self, executor: &Executor) -> StoreResult<Executor> {
-        self.modify_executor(&executor.id, |e| {
-            e.name = executor.name.clone();
-            e.base_url = executor.base_url.clone();
-            e.health_check_url = executor.health_check_url.clone();
-            e.metadata = executor.metadata.clone();
-            e.updated_at = executor.updated_at;
-        })
-        .await
+        self.modify_executor(&executor.id, |e| *e = e.edited(executor)).await
     }
 
     pub(super) async fn set_executor_status_tx(

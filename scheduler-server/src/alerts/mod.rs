@@ -22,7 +22,6 @@ mod deliver;
 mod record;
 
 pub use config::{AlertsConfig, WebhookConfig};
-pub use deliver::{SIGNATURE_HEADER, payload, sign};
 
 use scheduler_core::{EventKind, Scheduler};
 use std::sync::Arc;

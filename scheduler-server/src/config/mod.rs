@@ -42,6 +42,7 @@ mod load;
 mod model;
 mod validate;
 
+pub use crate::alerts::{AlertsConfig, WebhookConfig};
 pub use duration::{ConfigDuration, MAX_DURATION, parse_duration};
 pub use load::{ConfigError, ENV_PREFIX, ENV_SEPARATOR, Overrides};
 pub use model::*;

@@ -392,7 +392,7 @@ impl Config {
             return u.trim_end_matches('/').to_owned();
         }
         let host = if bound.ip().is_unspecified() {
-            scheduler_core::hostname()
+            scheduler_core::internal::hostname()
         } else if bound.is_ipv6() {
             format!("[{}]", bound.ip())
         } else {

@@ -1,19 +1,13 @@
-//! What every resource's shapes share: the timestamp format, the closed enums
-//! mirrored from the core, the page type and the absent-or-null helper.
+//! What every resource's shapes share: the timestamp format and the page
+//! type. The closed enums (statuses, misfire policy, trigger type) are the
+//! core's own, documented through its `openapi` feature.
 
 use chrono::{DateTime, Utc};
-use scheduler_core::{ExecutionStatus, ExecutorStatus, MisfirePolicy, TaskStatus, TriggerType};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use utoipa::ToSchema;
 
 /// The one timestamp format of the API: RFC 3339, UTC, milliseconds, `Z`.
 pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
-
-/// Formats a timestamp the way the API writes them (`2026-11-24T10:00:00.000Z`).
-pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    Timestamp(*t).to_string()
-}
 
 /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` without going through a format string
 /// (responses hold thousands of timestamps); `None` outside years 0..=9999.
@@ -116,101 +110,6 @@ pub(super) fn opt_ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
     t.map(Timestamp)
 }
 
-/// Mirrors a closed enum of the core with a documented, snake_case API twin.
-macro_rules! api_enum {
-    ($(#[$m:meta])* $name:ident => $core:ident { $($(#[$vm:meta])* $variant:ident),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        #[schema(as = $core)]
-        pub enum $name {
-            $($(#[$vm])* $variant),+
-        }
-
-        impl From<$core> for $name {
-            fn from(v: $core) -> Self {
-                match v {
-                    $($core::$variant => Self::$variant),+
-                }
-            }
-        }
-
-        impl From<$name> for $core {
-            fn from(v: $name) -> Self {
-                match v {
-                    $($name::$variant => $core::$variant),+
-                }
-            }
-        }
-    };
-}
-
-api_enum!(
-    /// Lifecycle of a task.
-    TaskStatusDto => TaskStatus {
-        /// Fires on its schedule.
-        Active,
-        /// Does not fire; can be triggered by hand.
-        Paused,
-        /// Soft-deleted.
-        Deleted,
-    }
-);
-
-api_enum!(
-    /// What to do with instants missed while the scheduler was down.
-    MisfirePolicyDto => MisfirePolicy {
-        /// Fire once for the latest missed instant.
-        FireOnce,
-        /// Fire none of them.
-        Skip,
-    }
-);
-
-api_enum!(
-    /// Administrative status of an executor.
-    ExecutorStatusDto => ExecutorStatus {
-        /// Takes dispatches when healthy.
-        Online,
-        /// Takes none.
-        Offline,
-        /// Takes none; kept across re-registration.
-        Maintenance,
-    }
-);
-
-api_enum!(
-    /// Status of an execution; all but `pending` and `running` are final.
-    ExecutionStatusDto => ExecutionStatus {
-        /// Waiting for its (next) attempt.
-        Pending,
-        /// Accepted by an executor.
-        Running,
-        /// Finished successfully.
-        Success,
-        /// Failed with no retry left.
-        Failed,
-        /// Timed out with no retry left.
-        Timeout,
-        /// Not run because of the `skip` mode.
-        Skipped,
-        /// Stopped by a user.
-        Cancelled,
-    }
-);
-
-api_enum!(
-    /// How an execution started.
-    TriggerTypeDto => TriggerType {
-        /// A cron instant.
-        Schedule,
-        /// A manual trigger.
-        Manual,
-        /// Not written by this implementation (retries reuse the row).
-        Retry,
-    }
-);
-
 macro_rules! list_type {
     ($(#[$m:meta])* $name:ident of $item:ty) => {
         $(#[$m])*
@@ -228,13 +127,6 @@ macro_rules! list_type {
     };
 }
 pub(super) use list_type;
-
-/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.
-pub(super) fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[cfg(test)]
 mod tests {
@@ -259,7 +151,7 @@ mod tests {
     #[test]
     fn timestamps_parse_any_rfc3339() {
         let t = parse_timestamp("2026-11-24T12:00:00+02:00").unwrap();
-        assert_eq!(format_timestamp(&t), "2026-11-24T10:00:00.000Z");
+        assert_eq!(Timestamp(t).to_string(), "2026-11-24T10:00:00.000Z");
         assert!(parse_timestamp("2026-11-24").is_none());
         assert!(parse_timestamp("yesterday").is_none());
     }

@@ -1,7 +1,7 @@
 //! Executions: responses, the page of executions, and the executor callback.
 
 use super::common::*;
-use scheduler_core::{Execution, ExecutionStatus};
+use scheduler_core::{Execution, ExecutionStatus, TriggerType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,7 +16,7 @@ pub struct ExecutionDto {
     /// Executor of the current or last attempt.
     pub executor_id: Option<String>,
     /// How it started.
-    pub trigger_type: TriggerTypeDto,
+    pub trigger_type: TriggerType,
     /// The cron instant, or the request time of a manual trigger.
     pub scheduled_time: Timestamp,
     /// When the current attempt was accepted.
@@ -24,7 +24,7 @@ pub struct ExecutionDto {
     /// When it became final.
     pub end_time: Option<Timestamp>,
     /// Status.
-    pub status: ExecutionStatusDto,
+    pub status: ExecutionStatus,
     /// Parameters it runs with.
     #[schema(value_type = Option<Object>)]
     pub parameters: Option<serde_json::Value>,
@@ -45,11 +45,11 @@ impl From<Execution> for ExecutionDto {
             id: e.id.into_string(),
             task_id: e.task_id.into_string(),
             executor_id: e.executor_id.map(|x| x.into_string()),
-            trigger_type: e.trigger_type.into(),
+            trigger_type: e.trigger_type,
             scheduled_time: ts(e.scheduled_time),
             start_time: opt_ts(e.start_time),
             end_time: opt_ts(e.end_time),
-            status: e.status.into(),
+            status: e.status,
             parameters: e.parameters,
             result: e.result,
             logs: e.logs,

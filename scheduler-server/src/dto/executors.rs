@@ -1,7 +1,11 @@
-//! Executors: responses and request bodies (registration, update, status).
+//! Executors: responses and the status request. Registering and changing an
+//! executor take the core's
+//! [`ExecutorRegistration`](scheduler_core::ExecutorRegistration) and
+//! [`ExecutorPatch`](scheduler_core::ExecutorPatch) (documented as
+//! `RegisterExecutorRequest` and `UpdateExecutorRequest`).
 
 use super::common::*;
-use scheduler_core::{Executor, ExecutorPatch, ExecutorRegistration, JsonObject};
+use scheduler_core::{Executor, ExecutorStatus, JsonObject};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -20,7 +24,7 @@ pub struct ExecutorDto {
     /// Health URL; null means `{base_url}/health`.
     pub health_check_url: Option<String>,
     /// Administrative status.
-    pub status: ExecutorStatusDto,
+    pub status: ExecutorStatus,
     /// Health after the failure/recovery thresholds.
     pub is_healthy: bool,
     /// Last probe.
@@ -44,7 +48,7 @@ impl From<Executor> for ExecutorDto {
             instance_id: e.instance_id,
             base_url: e.base_url,
             health_check_url: e.health_check_url,
-            status: e.status.into(),
+            status: e.status,
             is_healthy: e.is_healthy,
             last_health_check: opt_ts(e.last_health_check),
             health_check_failures: e.health_check_failures,
@@ -60,80 +64,12 @@ list_type!(
     ExecutorList of ExecutorDto
 );
 
-/// `POST /executors/register`.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterExecutorRequest {
-    /// Service name (1..=255 characters, not only spaces).
-    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
-    pub name: String,
-    /// Unique per process; registering it again updates that executor. With
-    /// an executor-scoped token, it must be the token's subject.
-    #[schema(min_length = 1, max_length = 255)]
-    pub instance_id: String,
-    /// Absolute http(s) URL (a host name or an IP address, optional port
-    /// and path) without user info, query or fragment. URL syntax is checked
-    /// by the server, not by this document.
-    #[schema(example = "http://10.0.0.5:9000", max_length = 2048)]
-    pub base_url: String,
-    /// Absolute http(s) URL without user info, query or fragment (checked by
-    /// the server); default `{base_url}/health`.
-    #[schema(max_length = 2048)]
-    pub health_check_url: Option<String>,
-    /// Free-form metadata.
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<JsonObject>,
-}
-
-impl From<RegisterExecutorRequest> for ExecutorRegistration {
-    fn from(r: RegisterExecutorRequest) -> Self {
-        ExecutorRegistration {
-            name: r.name,
-            instance_id: r.instance_id,
-            base_url: r.base_url,
-            health_check_url: r.health_check_url,
-            metadata: r.metadata,
-        }
-    }
-}
-
-/// `PUT /executors/{id}`: only the fields given change.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateExecutorRequest {
-    /// New name (1..=255 characters, not only spaces).
-    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
-    pub name: Option<String>,
-    /// New base URL (http(s), no user info, query or fragment; checked by the server).
-    #[schema(max_length = 2048)]
-    pub base_url: Option<String>,
-    /// New health URL (rules of `base_url`); `null` goes back to `{base_url}/health`.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2048)]
-    pub health_check_url: Option<Option<String>>,
-    /// New metadata; `null` clears it.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<Option<JsonObject>>,
-}
-
-impl From<UpdateExecutorRequest> for ExecutorPatch {
-    fn from(r: UpdateExecutorRequest) -> Self {
-        ExecutorPatch {
-            name: r.name,
-            base_url: r.base_url,
-            health_check_url: r.health_check_url,
-            metadata: r.metadata,
-        }
-    }
-}
-
 /// `PUT /executors/{id}/status`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutorStatusRequest {
     /// The new status.
-    pub status: ExecutorStatusDto,
+    pub status: ExecutorStatus,
     /// Why (goes to the log).
     pub reason: Option<String>,
 }

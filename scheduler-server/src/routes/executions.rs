@@ -32,7 +32,7 @@ pub(crate) struct ExecutionListQuery {
     /// Only this executor.
     executor_id: Option<String>,
     /// Only this status.
-    status: Option<ExecutionStatusDto>,
+    status: Option<ExecutionStatus>,
     /// `scheduled_time >= from` (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
     from: Option<Timestamp>,
@@ -78,7 +78,7 @@ impl ExecutionListQuery {
         Ok(Self {
             task_id,
             executor_id,
-            status: status.map(Into::into),
+            status,
             from: from.map(Timestamp),
             to: to.map(Timestamp),
             page: page.page,
@@ -102,7 +102,7 @@ pub(crate) async fn list_executions(State(state): State<AppState>, q: QueryParam
     let filter = ExecutionFilter {
         task_id: query.task_id.map(TaskId::new),
         executor_id: query.executor_id.map(ExecutorId::new),
-        status: query.status.map(Into::into),
+        status: query.status,
         from: query.from.map(|t| t.0),
         to: query.to.map(|t| t.0),
     };
@@ -212,7 +212,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CallbackToken {
             return Err(ApiError::Unauthorized("missing X-Callback-Token header".to_owned()));
         };
         let token = value.as_bytes();
-        if !scheduler_core::dispatch::is_callback_token(token) {
+        if !scheduler_core::internal::is_callback_token(token) {
             return Err(ApiError::Unauthorized("malformed X-Callback-Token header".to_owned()));
         }
         // Checked above: ASCII hex digits only.
@@ -292,7 +292,7 @@ pub(crate) async fn callback(
 ) -> ApiResult<Json<ExecutionDto>> {
     let id = ExecutionId::new(id);
     if let Some(result) = &req.result {
-        scheduler_core::validate_json_depth("result", result)?;
+        scheduler_core::internal::validate_json_depth("result", result)?;
     }
     check_end_time(&state, &id, &token, &req).await?;
     let report = ExecutionReport {

@@ -10,7 +10,9 @@ use crate::openapi::{BadQuery, UnknownId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use scheduler_core::{ExecutorFilter, ExecutorId, ExecutorStatus, Page, Registered};
+use scheduler_core::{
+    ExecutorFilter, ExecutorId, ExecutorPatch, ExecutorRegistration, ExecutorStatus, Page, Registered,
+};
 use utoipa::IntoParams;
 
 /// Query of `GET /executors`.
@@ -18,7 +20,7 @@ use utoipa::IntoParams;
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExecutorListQuery {
     /// Only this status.
-    status: Option<ExecutorStatusDto>,
+    status: Option<ExecutorStatus>,
     /// Name contains this substring.
     name: Option<String>,
     /// `true`: only healthy executors; `false`: only unhealthy ones.
@@ -52,7 +54,7 @@ impl ExecutorListQuery {
         let page = take_page(&mut q)?;
         q.finish()?;
         Ok(Self {
-            status: status.map(Into::into),
+            status,
             name,
             healthy,
             page: page.page,
@@ -80,7 +82,7 @@ async fn check_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(
 /// Registers an executor, or updates the one with the same `instance_id`.
 #[utoipa::path(
     post, path = "/api/v1/executors/register", tag = "executors",
-    request_body = RegisterExecutorRequest,
+    request_body = ExecutorRegistration,
     responses(
         (status = 201, description = "A new executor", body = ExecutorDto),
         (status = 200, description = "The executor with this instance_id, updated", body = ExecutorDto),
@@ -91,10 +93,10 @@ async fn check_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(
 pub(crate) async fn register_executor(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(req): ApiJson<RegisterExecutorRequest>,
+    ApiJson(req): ApiJson<ExecutorRegistration>,
 ) -> ApiResult<(StatusCode, Json<ExecutorDto>)> {
     caller.check_instance(&req.instance_id)?;
-    let (executor, how) = state.scheduler.register_executor(req.into()).await?;
+    let (executor, how) = state.scheduler.register_executor(req).await?;
     let status = match how {
         Registered::Created => StatusCode::CREATED,
         Registered::Updated => StatusCode::OK,
@@ -115,7 +117,7 @@ pub(crate) async fn list_executors(State(state): State<AppState>, q: QueryParams
     let query = ExecutorListQuery::from_query(q)?;
     let page = Page::new(query.page, query.page_size);
     let filter = ExecutorFilter {
-        status: query.status.map(Into::into),
+        status: query.status,
         name: query.name,
         healthy: query.healthy,
     };
@@ -146,7 +148,7 @@ pub(crate) async fn get_executor(State(state): State<AppState>, IdPath(id): IdPa
 #[utoipa::path(
     put, path = "/api/v1/executors/{id}", tag = "executors",
     params(("id" = String, Path, description = "Executor id")),
-    request_body = UpdateExecutorRequest,
+    request_body = ExecutorPatch,
     responses(
         (status = 200, description = "The executor", body = ExecutorDto),
         (status = 400, description = "Invalid field", body = ErrorResponse),
@@ -157,13 +159,10 @@ pub(crate) async fn update_executor(
     State(state): State<AppState>,
     caller: Caller,
     IdPath(id): IdPath,
-    ApiJson(req): ApiJson<UpdateExecutorRequest>,
+    ApiJson(req): ApiJson<ExecutorPatch>,
 ) -> ApiResult<Json<ExecutorDto>> {
     check_owner(&state, &caller, &id).await?;
-    let executor = state
-        .scheduler
-        .update_executor(&ExecutorId::new(id), req.into())
-        .await?;
+    let executor = state.scheduler.update_executor(&ExecutorId::new(id), req).await?;
     Ok(Json(executor.into()))
 }
 
@@ -187,7 +186,7 @@ pub(crate) async fn set_executor_status(
     check_owner(&state, &caller, &id).await?;
     let executor = state
         .scheduler
-        .set_executor_status(&ExecutorId::new(id), req.status.into(), req.reason)
+        .set_executor_status(&ExecutorId::new(id), req.status, req.reason)
         .await?;
     Ok(Json(executor.into()))
 }

@@ -9,7 +9,7 @@ use crate::openapi::{BadQuery, UnknownId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use scheduler_core::{Page, TaskFilter, TaskId, TaskStatus};
+use scheduler_core::{NewTask, Page, TaskFilter, TaskId, TaskPatch, TaskStatus};
 use utoipa::IntoParams;
 
 /// Query of `GET /tasks`.
@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 #[into_params(parameter_in = Query)]
 pub(crate) struct TaskListQuery {
     /// Only this status; without it, deleted tasks are left out.
-    status: Option<TaskStatusDto>,
+    status: Option<TaskStatus>,
     /// Name contains this substring.
     name: Option<String>,
     /// Page number, from 1.
@@ -35,7 +35,7 @@ impl TaskListQuery {
         let page = take_page(&mut q)?;
         q.finish()?;
         Ok(Self {
-            status: status.map(Into::into),
+            status,
             name,
             page: page.page,
             page_size: page.page_size,
@@ -46,7 +46,7 @@ impl TaskListQuery {
 /// Creates a task (with optional executor assignments).
 #[utoipa::path(
     post, path = "/api/v1/tasks", tag = "tasks",
-    request_body = CreateTaskRequest,
+    request_body = NewTask,
     responses(
         (status = 201, description = "The task", body = TaskDto),
         (status = 400, description = "Malformed JSON, a wrong type, an unknown field or enum value, an invalid cron or timezone, an out-of-range number", body = ErrorResponse),
@@ -55,9 +55,9 @@ impl TaskListQuery {
 )]
 pub(crate) async fn create_task(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<CreateTaskRequest>,
+    ApiJson(req): ApiJson<NewTask>,
 ) -> ApiResult<(StatusCode, Json<TaskDto>)> {
-    let task = state.scheduler.create_task(req.into()).await?;
+    let task = state.scheduler.create_task(req).await?;
     Ok((StatusCode::CREATED, Json(task.into())))
 }
 
@@ -74,7 +74,7 @@ pub(crate) async fn list_tasks(State(state): State<AppState>, q: QueryParams) ->
     let query = TaskListQuery::from_query(q)?;
     let page = Page::new(query.page, query.page_size);
     let filter = TaskFilter {
-        status: query.status.map(Into::into),
+        status: query.status,
         name: query.name,
     };
     let found = state.scheduler.list_tasks(&filter, page).await?;
@@ -104,7 +104,7 @@ pub(crate) async fn get_task(State(state): State<AppState>, IdPath(id): IdPath) 
 #[utoipa::path(
     put, path = "/api/v1/tasks/{id}", tag = "tasks",
     params(("id" = String, Path, description = "Task id")),
-    request_body = UpdateTaskRequest,
+    request_body = TaskPatch,
     responses(
         (status = 200, description = "The task", body = TaskDto),
         (status = 400, description = "Invalid field, or a read-only one (id, status, timestamps)", body = ErrorResponse),
@@ -115,9 +115,9 @@ pub(crate) async fn get_task(State(state): State<AppState>, IdPath(id): IdPath) 
 pub(crate) async fn update_task(
     State(state): State<AppState>,
     IdPath(id): IdPath,
-    ApiJson(req): ApiJson<UpdateTaskRequest>,
+    ApiJson(req): ApiJson<TaskPatch>,
 ) -> ApiResult<Json<TaskDto>> {
-    let task = state.scheduler.update_task(&TaskId::new(id), req.into()).await?;
+    let task = state.scheduler.update_task(&TaskId::new(id), req).await?;
     Ok(Json(task.into()))
 }
 
@@ -184,7 +184,7 @@ pub(crate) async fn trigger_task(
     OptionalJson(req): OptionalJson<TriggerRequest>,
 ) -> ApiResult<(StatusCode, Json<ExecutionDto>)> {
     let parameters = req.and_then(|r| r.parameters);
-    scheduler_core::validate_parameters("parameters", parameters.as_ref())?;
+    scheduler_core::internal::validate_parameters("parameters", parameters.as_ref())?;
     let exec = state.scheduler.trigger(&TaskId::new(id), parameters).await?;
     Ok((StatusCode::CREATED, Json(exec.into())))
 }
@@ -225,7 +225,7 @@ pub(crate) async fn set_task_executors(
 ) -> ApiResult<Json<TaskExecutorList>> {
     let list = state
         .scheduler
-        .set_task_executors(&TaskId::new(id), req.into_inputs())
+        .set_task_executors(&TaskId::new(id), req.executors)
         .await?;
     Ok(Json(list.into()))
 }

@@ -41,6 +41,7 @@ pub async fn register_executor_creates_then_updates_by_instance_id(store: Arc<dy
     assert_eq!(updated.health_check_failures, 0);
     assert_eq!(updated.health_check_successes, 0, "both counters restart");
     assert_eq!(updated.updated_at, at(60));
+    assert_eq!(updated.last_health_check, Some(at(9)), "the last probe's time stays");
     assert_eq!(store.get_executor(&first.id).await.expect("get_executor"), updated);
     assert_not_found(store.get_executor(&again.id).await, "executor", again.id.as_str());
     assert_eq!(
@@ -87,6 +88,17 @@ pub async fn register_executor_keeps_maintenance_and_resets_health(store: Arc<dy
     assert_eq!(how, Registered::Updated);
     assert_eq!(again.id, o.id);
     assert_eq!(again.status, ExecutorStatus::Online);
+}
+
+/// A new `instance_id` with the id of an existing executor is a `Conflict`,
+/// and nothing changes.
+pub async fn register_executor_refuses_a_taken_id(store: Arc<dyn Store>) {
+    let first = register_new(&*store, "svc", "a", at(0)).await;
+    let mut other = executor("svc", "b", at(1));
+    other.id = first.id.clone();
+    assert_conflict(store.register_executor(&other).await);
+    assert_eq!(store.get_executor(&first.id).await.expect("get_executor"), first);
+    assert_eq!(store.all_executors().await.expect("all_executors"), vec![first]);
 }
 
 /// `get_executor` and `all_executors` return what was registered; an unknown
