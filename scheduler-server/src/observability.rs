@@ -61,7 +61,8 @@ pub fn prometheus() -> PrometheusHandle {
 /// recorder and sets [`BUILD_INFO`].
 fn describe() {
     use crate::alerts::{
-        ALERTS_FAILED, ALERTS_GIVEN_UP, ALERTS_LOST, ALERTS_PENDING, ALERTS_QUEUED_TOTAL, ALERTS_SENT, ALERTS_SUPPRESSED,
+        ALERTS_FAILED, ALERTS_GIVEN_UP, ALERTS_LOST, ALERTS_PENDING, ALERTS_QUEUED_TOTAL, ALERTS_SENT,
+        ALERTS_SUPPRESSED,
     };
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     scheduler_core::metrics::describe();
@@ -70,17 +71,37 @@ fn describe() {
         Unit::Seconds,
         "Seconds to answer an HTTP request, by method, route pattern and status."
     );
-    describe_counter!(ALERTS_QUEUED_TOTAL, Unit::Count, "Alerts written to the outbox, by event.");
+    describe_counter!(
+        ALERTS_QUEUED_TOTAL,
+        Unit::Count,
+        "Alerts written to the outbox, by event."
+    );
     describe_counter!(ALERTS_SENT, Unit::Count, "Alerts delivered to a webhook, by event.");
-    describe_counter!(ALERTS_FAILED, Unit::Count, "Alert deliveries that failed and will be retried, by event.");
+    describe_counter!(
+        ALERTS_FAILED,
+        Unit::Count,
+        "Alert deliveries that failed and will be retried, by event."
+    );
     describe_counter!(
         ALERTS_GIVEN_UP,
         Unit::Count,
         "Alerts still undelivered an hour after their event, by event."
     );
-    describe_counter!(ALERTS_SUPPRESSED, Unit::Count, "Alerts held back by min_interval, by event.");
-    describe_counter!(ALERTS_LOST, Unit::Count, "Events this instance could not record as alerts.");
-    describe_gauge!(ALERTS_PENDING, Unit::Count, "Alerts in the outbox neither delivered nor given up.");
+    describe_counter!(
+        ALERTS_SUPPRESSED,
+        Unit::Count,
+        "Alerts held back by min_interval, by event."
+    );
+    describe_counter!(
+        ALERTS_LOST,
+        Unit::Count,
+        "Events this instance could not record as alerts."
+    );
+    describe_gauge!(
+        ALERTS_PENDING,
+        Unit::Count,
+        "Alerts in the outbox neither delivered nor given up."
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the version label is the server's version.");
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }

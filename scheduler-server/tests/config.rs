@@ -419,10 +419,16 @@ fn a_bad_duration_names_the_key_and_the_value() {
     assert!(err.contains("health_check.timeout") && err.contains("10"), "{err}");
     let vars = [("SCHEDULER_HEALTH_CHECK__TIMEOUT", "10")];
     let err = load(None, &vars, &Overrides::default()).unwrap_err();
-    assert!(err.contains("SCHEDULER_HEALTH_CHECK__TIMEOUT") && err.contains("10"), "{err}");
+    assert!(
+        err.contains("SCHEDULER_HEALTH_CHECK__TIMEOUT") && err.contains("10"),
+        "{err}"
+    );
     let vars = [("SCHEDULER_HEALTH_CHECK__TIMEOUT", "10 parsecs")];
     let err = load(None, &vars, &Overrides::default()).unwrap_err();
-    assert!(err.contains("health_check.timeout") && err.contains("\"10 parsecs\""), "{err}");
+    assert!(
+        err.contains("health_check.timeout") && err.contains("\"10 parsecs\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -432,7 +438,12 @@ fn durations_in_every_documented_form() {
         "scheduler:\n  retry_backoff: 500ms\n  lock_timeout: 1m30s\n  heartbeat_interval: 1m 30s\n  misfire_threshold: 1.5s\n\
          health_check:\n  interval: 5min\n  timeout: 2s\nhistory:\n  retention: 2w\n",
     );
-    let c = load(Some(&path), &[("SCHEDULER_API__REQUEST_TIMEOUT", "1h")], &Overrides::default()).unwrap();
+    let c = load(
+        Some(&path),
+        &[("SCHEDULER_API__REQUEST_TIMEOUT", "1h")],
+        &Overrides::default(),
+    )
+    .unwrap();
     assert_eq!(c.scheduler.retry_backoff.0, Duration::from_millis(500));
     assert_eq!(c.scheduler.lock_timeout.0, Duration::from_secs(90));
     assert_eq!(c.scheduler.heartbeat_interval.0, Duration::from_secs(90));

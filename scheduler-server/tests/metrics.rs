@@ -27,7 +27,8 @@ async fn every_family_is_chronoflow_with_help_and_build_info() {
 
     let version = env!("CARGO_PKG_VERSION");
     assert!(
-        text.lines().any(|l| l == format!("chronoflow_build_info{{version=\"{version}\"}} 1")),
+        text.lines()
+            .any(|l| l == format!("chronoflow_build_info{{version=\"{version}\"}} 1")),
         "no build_info for {version}:\n{text}"
     );
     assert!(text.contains("# HELP chronoflow_build_info "), "{text}");
@@ -48,7 +49,10 @@ async fn every_family_is_chronoflow_with_help_and_build_info() {
         assert!(typed.contains(&family), "{family} missing:\n{text}");
     }
     for family in &typed {
-        assert!(family.starts_with("chronoflow_"), "{family} is not named for the product");
+        assert!(
+            family.starts_with("chronoflow_"),
+            "{family} is not named for the product"
+        );
         let help = format!("# HELP {family} ");
         let line = text.lines().find(|l| l.starts_with(&help));
         assert!(
@@ -61,7 +65,10 @@ async fn every_family_is_chronoflow_with_help_and_build_info() {
     for line in samples {
         let name = series_name(line);
         assert!(!name.starts_with("scheduler_"), "old series left: {line}");
-        assert!(name.starts_with("chronoflow_"), "series not named for the product: {line}");
+        assert!(
+            name.starts_with("chronoflow_"),
+            "series not named for the product: {line}"
+        );
     }
     s.stop().await;
 }

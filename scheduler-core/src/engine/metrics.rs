@@ -74,7 +74,11 @@ pub fn describe() {
         Unit::Count,
         "Fires taken from the timer and not yet started or dropped."
     );
-    describe_gauge!(WRITE_BACKLOG, Unit::Count, "Execution writes queued for the next batch.");
+    describe_gauge!(
+        WRITE_BACKLOG,
+        Unit::Count,
+        "Execution writes queued for the next batch."
+    );
     describe_counter!(
         EXECUTIONS_PURGED,
         Unit::Count,

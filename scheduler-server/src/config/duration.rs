@@ -69,7 +69,9 @@ impl<'de> Deserialize<'de> for ConfigDuration {
 /// The error quotes the text it could not read.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = |why: &dyn fmt::Display| {
-        format!("invalid duration {text:?} ({why}): write a number and a unit, e.g. \"30s\", \"500ms\", \"5m\" or \"1h\"")
+        format!(
+            "invalid duration {text:?} ({why}): write a number and a unit, e.g. \"30s\", \"500ms\", \"5m\" or \"1h\""
+        )
     };
     let trimmed = text.trim();
     if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
@@ -111,7 +113,17 @@ mod tests {
 
     #[test]
     fn bad_durations_are_refused_quoting_the_text() {
-        for bad in ["", "0", "30", "s", "3x", "-1s", "30 s x", "1.s", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "0",
+            "30",
+            "s",
+            "3x",
+            "-1s",
+            "30 s x",
+            "1.s",
+            "99999999999999999999d",
+        ] {
             let err = parse_duration(bad).expect_err(bad);
             assert!(err.contains(&format!("{bad:?}")), "{bad:?}: {err}");
         }

@@ -219,7 +219,7 @@ impl figment::providers::Format for Yaml {
 
     const NAME: &'static str = "YAML";
 
-    fn from_str<'de, T: serde::de::DeserializeOwned>(text: &'de str) -> Result<T, Self::Error> {
+    fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Self::Error> {
         yaml_serde::from_str(text)
     }
 }
