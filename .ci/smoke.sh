@@ -44,7 +44,7 @@ done
 s=$(curl -fsS -X POST "$URL/api/v1/executions/$EXEC/stop" -H 'Content-Type: application/json' | json 'd["status"]')
 [ "$s" = cancelled ] || { echo "stop gave $s"; exit 1; }
 curl -fsS "$URL/api/v1/tasks/$TASK/stats" | json 'd["24h"]["success"]' >/dev/null
-curl -fsS "$URL/metrics" | grep -q '^scheduler_fires_total' || { echo "no fire metric"; exit 1; }
+curl -fsS "$URL/metrics" | grep -q '^chronoflow_fires_total' || { echo "no fire metric"; exit 1; }
 curl -fsS "$URL/api/v1/openapi.json" | json 'd["openapi"]' | grep -q '^3' || { echo "no OpenAPI 3 document"; exit 1; }
 curl -fsS "$URL/" | grep -q 'id="root"' || { echo "no dashboard at /"; exit 1; }
 kill -TERM "$SERVER"

@@ -129,6 +129,9 @@ async fn open_mysql(config: &Config, url: &str) -> Result<(Arc<dyn Store>, Arc<d
 impl Server {
     /// Opens the store, binds `api.host:api.port`, and starts the engine.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        // Installed first, so the engine's first metrics and their help text
+        // reach the exporter.
+        let metrics = observability::prometheus();
         let (store, leadership, backend) = open_store(config).await?;
         let host = &config.api.host;
         // An IPv6 literal needs brackets before the port.
@@ -174,7 +177,7 @@ impl Server {
         scheduler.start().await?;
 
         let mut state = AppState::new(scheduler.clone())
-            .with_metrics(observability::prometheus())
+            .with_metrics(metrics)
             .with_request_timeout(config.api.request_timeout.0);
         match &config.auth.jwt_secret {
             Some(secret) => state = state.with_jwt_secret(secret),

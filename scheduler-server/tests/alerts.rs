@@ -185,7 +185,7 @@ async fn min_interval_holds_back_and_counts_per_task() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("scheduler_alerts_suppressed_total{event=\"execution_failed\"} 2"),
+        metrics.contains("chronoflow_alerts_suppressed_total{event=\"execution_failed\"} 2"),
         "{metrics}"
     );
     s.stop().await;

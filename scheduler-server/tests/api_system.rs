@@ -100,11 +100,11 @@ async fn metrics_are_prometheus_text_with_histograms() {
     assert!(ct.starts_with("text/plain"), "{ct}");
     let text = &r.text;
     for needle in [
-        "# TYPE http_request_duration_seconds histogram",
-        "http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/tasks\",status=\"200\",le=\"0.005\"}",
-        "# TYPE scheduler_fire_lag_seconds histogram",
-        "scheduler_fire_lag_seconds_bucket{le=\"+Inf\"}",
-        "scheduler_dispatches_total{outcome=\"accepted\"}",
+        "# TYPE chronoflow_http_request_duration_seconds histogram",
+        "chronoflow_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/tasks\",status=\"200\",le=\"0.005\"}",
+        "# TYPE chronoflow_fire_lag_seconds histogram",
+        "chronoflow_fire_lag_seconds_bucket{le=\"+Inf\"}",
+        "chronoflow_dispatches_total{outcome=\"accepted\"}",
     ] {
         assert!(text.contains(needle), "/metrics lacks {needle:?}:\n{text}");
     }
@@ -218,7 +218,7 @@ async fn metrics_labels_are_bounded_for_invented_methods_and_paths() {
         assert!(!text.contains(m), "/metrics carries {m:?}:\n{text}");
     }
     assert!(
-        text.contains("http_request_duration_seconds_count{method=\"other\",route=\"/api/v1/tasks\""),
+        text.contains("chronoflow_http_request_duration_seconds_count{method=\"other\",route=\"/api/v1/tasks\""),
         "{text}"
     );
     // Unknown paths fall to the dashboard's catch-all pattern: one series.

@@ -391,3 +391,64 @@ fn debug_output_hides_every_secret() {
     }
     assert!(text.contains("<redacted>"), "{text}");
 }
+
+#[test]
+fn a_yaml_syntax_error_names_the_file_and_the_line() {
+    let path = temp_yaml("broken.yaml", "api:\n  port: 8080\n  host: [127.0.0.1\nauth: {}\n");
+    let err = load(Some(&path), &[], &Overrides::default()).unwrap_err();
+    assert!(err.contains("broken.yaml"), "names the file: {err}");
+    assert!(err.contains("YAML file"), "says what the file is: {err}");
+    assert!(err.contains("line 3"), "says where: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    let err = Config::from_yaml("api:\n\tport: 1\n").unwrap_err().to_string();
+    assert!(err.contains("YAML text") && err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn a_bad_duration_names_the_key_and_the_value() {
+    let path = temp_yaml("durations.yaml", "scheduler:\n  retry_backoff: 3x\n");
+    let err = load(Some(&path), &[], &Overrides::default()).unwrap_err();
+    assert!(
+        err.contains("scheduler.retry_backoff") && err.contains("\"3x\"") && err.contains("durations.yaml"),
+        "{err}"
+    );
+    // A bare number has no unit: refused, from the file or the environment.
+    let path = temp_yaml("bare.yaml", "health_check:\n  timeout: 10\n");
+    let err = load(Some(&path), &[], &Overrides::default()).unwrap_err();
+    assert!(err.contains("health_check.timeout") && err.contains("10"), "{err}");
+    let vars = [("SCHEDULER_HEALTH_CHECK__TIMEOUT", "10")];
+    let err = load(None, &vars, &Overrides::default()).unwrap_err();
+    assert!(
+        err.contains("SCHEDULER_HEALTH_CHECK__TIMEOUT") && err.contains("10"),
+        "{err}"
+    );
+    let vars = [("SCHEDULER_HEALTH_CHECK__TIMEOUT", "10 parsecs")];
+    let err = load(None, &vars, &Overrides::default()).unwrap_err();
+    assert!(
+        err.contains("health_check.timeout") && err.contains("\"10 parsecs\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn durations_in_every_documented_form() {
+    let path = temp_yaml(
+        "forms.yaml",
+        "scheduler:\n  retry_backoff: 500ms\n  lock_timeout: 1m30s\n  heartbeat_interval: 1m 30s\n  misfire_threshold: 1.5s\n\
+         health_check:\n  interval: 5min\n  timeout: 2s\nhistory:\n  retention: 2w\n",
+    );
+    let c = load(
+        Some(&path),
+        &[("SCHEDULER_API__REQUEST_TIMEOUT", "1h")],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.scheduler.retry_backoff.0, Duration::from_millis(500));
+    assert_eq!(c.scheduler.lock_timeout.0, Duration::from_secs(90));
+    assert_eq!(c.scheduler.heartbeat_interval.0, Duration::from_secs(90));
+    assert_eq!(c.scheduler.misfire_threshold.0, Duration::from_millis(1500));
+    assert_eq!(c.health_check.interval.0, Duration::from_secs(300));
+    assert_eq!(c.history.retention.map(|d| d.0), Some(Duration::from_secs(14 * 86_400)));
+    assert_eq!(c.api.request_timeout.0, Duration::from_secs(3600));
+}

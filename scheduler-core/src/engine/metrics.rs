@@ -1,32 +1,91 @@
 //! Counters, gauges and histograms the engine records through the `metrics`
 //! facade. A program that installs no recorder pays almost nothing; the
 //! server installs a Prometheus exporter.
+//!
+//! Every name starts with `chronoflow_` (a bare `scheduler_` prefix collides
+//! with kube-scheduler's series in a shared Prometheus), counters end in
+//! `_total` and durations are in seconds. [`describe`] gives each one its
+//! help text and unit.
 
 use crate::domain::ExecutionStatus;
+use metrics::Unit;
 
 /// Fires claimed (label `trigger`: `schedule`, `misfire`).
-pub const FIRES: &str = "scheduler_fires_total";
+pub const FIRES: &str = "chronoflow_fires_total";
 /// Fires not recorded (label `reason`: `sequential`, `already_fired`, `misfire_skip`, `task_gone`, `store_error`).
-pub const FIRES_DROPPED: &str = "scheduler_fires_dropped_total";
+pub const FIRES_DROPPED: &str = "chronoflow_fires_dropped_total";
 /// Dispatch attempts by `outcome`: `accepted`, `finished`, `refused`, `no_candidate`.
-pub const DISPATCHES: &str = "scheduler_dispatches_total";
+pub const DISPATCHES: &str = "chronoflow_dispatches_total";
 /// Seconds from the scheduled instant to the dispatch of its first attempt.
-pub const FIRE_LAG: &str = "scheduler_fire_lag_seconds";
+pub const FIRE_LAG: &str = "chronoflow_fire_lag_seconds";
 /// Executions that reached a final state, by `status`.
-pub const EXECUTIONS_FINISHED: &str = "scheduler_executions_finished_total";
+pub const EXECUTIONS_FINISHED: &str = "chronoflow_executions_finished_total";
 /// Attempts retried.
-pub const RETRIES: &str = "scheduler_retries_total";
+pub const RETRIES: &str = "chronoflow_retries_total";
 /// Executors currently healthy and online.
-pub const EXECUTORS_HEALTHY: &str = "scheduler_executors_healthy";
+pub const EXECUTORS_HEALTHY: &str = "chronoflow_executors_healthy";
 /// Fires taken from the timer and not yet started or dropped (the fire
 /// path's backlog; bounded by `max_pending_fires`).
-pub const FIRE_BACKLOG: &str = "scheduler_fire_backlog";
+pub const FIRE_BACKLOG: &str = "chronoflow_fire_backlog";
 /// Execution writes queued for the next batch.
-pub const WRITE_BACKLOG: &str = "scheduler_write_backlog";
+pub const WRITE_BACKLOG: &str = "chronoflow_write_backlog";
 /// Final executions deleted by retention (label `reason`: `retention`, `max_executions`).
-pub const EXECUTIONS_PURGED: &str = "scheduler_executions_purged_total";
+pub const EXECUTIONS_PURGED: &str = "chronoflow_executions_purged_total";
 /// 1 while this instance leads, 0 otherwise.
-pub const LEADER: &str = "scheduler_leader";
+pub const LEADER: &str = "chronoflow_leader";
+
+/// Registers the help text and unit of every engine metric with the
+/// installed recorder, so an exporter can print them (Prometheus `# HELP`).
+///
+/// [`Scheduler::start`](crate::Scheduler::start) calls it; a program that
+/// installs its recorder later may call it again (descriptions are
+/// idempotent).
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(FIRES, Unit::Count, "Fires claimed, by trigger (schedule, misfire).");
+    describe_counter!(
+        FIRES_DROPPED,
+        Unit::Count,
+        "Fires not run, by reason (sequential, already_fired, misfire_skip, task_gone, store_error)."
+    );
+    describe_counter!(
+        DISPATCHES,
+        Unit::Count,
+        "Dispatch attempts, by outcome (accepted, finished, refused, no_candidate)."
+    );
+    describe_histogram!(
+        FIRE_LAG,
+        Unit::Seconds,
+        "Seconds from a fire's scheduled instant to the dispatch of its first attempt."
+    );
+    describe_counter!(
+        EXECUTIONS_FINISHED,
+        Unit::Count,
+        "Executions that reached a final state, by status."
+    );
+    describe_counter!(RETRIES, Unit::Count, "Attempts retried.");
+    describe_gauge!(
+        EXECUTORS_HEALTHY,
+        Unit::Count,
+        "Executors online and healthy, as the leader last saw them."
+    );
+    describe_gauge!(
+        FIRE_BACKLOG,
+        Unit::Count,
+        "Fires taken from the timer and not yet started or dropped."
+    );
+    describe_gauge!(
+        WRITE_BACKLOG,
+        Unit::Count,
+        "Execution writes queued for the next batch."
+    );
+    describe_counter!(
+        EXECUTIONS_PURGED,
+        Unit::Count,
+        "Final executions deleted, by reason (retention, max_executions)."
+    );
+    describe_gauge!(LEADER, "1 while this instance is the leader, 0 otherwise.");
+}
 
 pub(crate) fn fire(trigger: &'static str) {
     metrics::counter!(FIRES, "trigger" => trigger).increment(1);

@@ -72,7 +72,7 @@ impl Scheduler {
 
     /// Fires taken from the timer and not yet started or dropped: the fire
     /// path's backlog, at most `max_pending_fires` (also the
-    /// `scheduler_fire_backlog` gauge).
+    /// `chronoflow_fire_backlog` gauge).
     pub fn fire_backlog(&self) -> usize {
         self.inner.fires_in_flight.load(Ordering::Acquire)
     }
@@ -119,6 +119,7 @@ impl Scheduler {
         if inner.started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        super::metrics::describe();
         for reg in inner.dispatcher.local_executors(&inner.instance_id) {
             let now = inner.now();
             // Local executors are not HTTP services; their URL is informative

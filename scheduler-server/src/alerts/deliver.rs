@@ -48,7 +48,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
             while deliver_round(&shared).await == ROUND as usize {}
             if let Ok(n) = shared.scheduler.store().alert_backlog().await {
-                metrics::gauge!(ALERTS_QUEUED).set(n as f64);
+                metrics::gauge!(ALERTS_PENDING).set(n as f64);
             }
         }
         tokio::select! {

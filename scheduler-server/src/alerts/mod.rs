@@ -30,20 +30,23 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 /// Alerts written to the outbox (label `event`).
-pub const ALERTS_QUEUED_TOTAL: &str = "scheduler_alerts_queued_total";
+pub const ALERTS_QUEUED_TOTAL: &str = "chronoflow_alerts_queued_total";
 /// Alerts delivered (label `event`).
-pub const ALERTS_SENT: &str = "scheduler_alerts_sent_total";
+pub const ALERTS_SENT: &str = "chronoflow_alerts_sent_total";
 /// Delivery attempts that failed (label `event`).
-pub const ALERTS_FAILED: &str = "scheduler_alerts_failed_total";
+pub const ALERTS_FAILED: &str = "chronoflow_alerts_failed_total";
 /// Alerts given up after retrying for [`Tuning::retry_for`] (label `event`).
-pub const ALERTS_GIVEN_UP: &str = "scheduler_alerts_given_up_total";
+pub const ALERTS_GIVEN_UP: &str = "chronoflow_alerts_given_up_total";
 /// Alerts held back by `min_interval` (label `event`).
-pub const ALERTS_SUPPRESSED: &str = "scheduler_alerts_suppressed_total";
+pub const ALERTS_SUPPRESSED: &str = "chronoflow_alerts_suppressed_total";
 /// Events this instance could not record (its store was down too long, or
 /// the subscription fell behind).
-pub const ALERTS_LOST: &str = "scheduler_alerts_lost_total";
+pub const ALERTS_LOST: &str = "chronoflow_alerts_lost_total";
 /// Alerts in the outbox neither delivered nor given up (set by the leader).
-pub const ALERTS_QUEUED: &str = "scheduler_alerts_queued";
+///
+/// Not `chronoflow_alerts_queued`: OpenMetrics reads that as the family of
+/// the counter [`ALERTS_QUEUED_TOTAL`], and one family cannot be both.
+pub const ALERTS_PENDING: &str = "chronoflow_alerts_pending";
 
 /// How long alerts are kept, delivered or not.
 pub const KEEP_FOR: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -208,10 +208,26 @@ impl Provider for YamlString {
     }
 }
 
+/// YAML as a figment [`Format`](figment::providers::Format), read by
+/// `yaml_serde` (the YAML organisation's continuation of `serde_yaml`), in
+/// place of figment's own `yaml` feature, which pulls the deprecated and
+/// unmaintained `serde_yaml`.
+struct Yaml;
+
+impl figment::providers::Format for Yaml {
+    type Error = yaml_serde::Error;
+
+    const NAME: &'static str = "YAML";
+
+    fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Self::Error> {
+        yaml_serde::from_str(text)
+    }
+}
+
 // The error type is the one `Provider::data` must return.
 #[allow(clippy::result_large_err)]
 fn yaml_dict(text: &str) -> Result<Map<Profile, Dict>, figment::Error> {
-    use figment::providers::{Format, Yaml};
+    use figment::providers::Format;
     // An empty file (or one with only comments) is an empty configuration.
     if text.lines().all(|l| {
         let l = l.trim();

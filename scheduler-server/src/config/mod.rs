@@ -27,7 +27,8 @@
 //! configuration (so `SCHEDULER_TEST_MYSQL_URL` and friends are not mistaken
 //! for keys); an unknown key there is an error like an unknown key in the
 //! file. Durations are written `500ms`, `30s`, `5m`, `1h`, `1d`, or combined
-//! (`1m30s`), and are at most [`MAX_DURATION`] (a year).
+//! (`1m30s`) — every form [`parse_duration`] (`humantime`) reads — and are at
+//! most [`MAX_DURATION`] (a year).
 //!
 //! Environment values of string keys (URLs, secrets, names) are taken byte for
 //! byte: `SCHEDULER_AUTH__JWT_SECRET=007` is the secret `007`, quotes included
