@@ -32,6 +32,7 @@ pub mod deny_networks;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod healthcheck;
 pub mod http_dispatch;
 pub mod http_probe;
 pub mod observability;
