@@ -64,9 +64,10 @@
 //!
 //! let schedule = Schedule::new("0 30 2 * * *", "Europe/Berlin")?; // 02:30 local time
 //! let from = Utc.with_ymd_and_hms(2026, 3, 28, 12, 0, 0).unwrap();
-//! // 29 March 2026: clocks jump from 02:00 to 03:00 in Berlin, so there is no 02:30.
+//! // 29 March 2026: clocks jump from 02:00 to 03:00 in Berlin, so there is no
+//! // 02:30; the fire comes at 03:00 local time, when the gap ends.
 //! let next: Vec<String> = schedule.upcoming(from, 2).iter().map(|t| t.to_rfc3339()).collect();
-//! assert_eq!(next, ["2026-03-28T01:30:00+00:00", "2026-03-30T00:30:00+00:00"]);
+//! assert_eq!(next, ["2026-03-29T01:00:00+00:00", "2026-03-30T00:30:00+00:00"]);
 //! # Ok::<(), scheduler_core::ValidationError>(())
 //! ```
 //!
