@@ -14,7 +14,7 @@
 //! migrate. All instants are stored as UTC `DATETIME(3)`. The database must
 //! exist; the schema is created (or brought up to date) on connect.
 //!
-//! With feature `test-util`, [`test_util::TestDb`] gives each test of a crate
+//! With feature `test-util`, `test_util::TestDb` gives each test of a crate
 //! built on this one an empty database of its own.
 //!
 //! # Example
