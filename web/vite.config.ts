@@ -1,7 +1,8 @@
 import { defineConfig } from "vite";
 
 // The dashboard is a static SPA served by scheduler-server (src/dashboard.rs)
-// from web/dist. `npm run dev` proxies /api to a running server, by default
+// from scheduler-server/dashboard, which this build writes: the server crate
+// embeds it, so its published package carries the dashboard. `npm run dev` proxies /api to a running server, by default
 // http://127.0.0.1:8080 (override with SCHEDULER_URL).
 const target = process.env.SCHEDULER_URL ?? "http://127.0.0.1:8080";
 
@@ -11,7 +12,7 @@ export default defineConfig({
     proxy: { "/api": { target, changeOrigin: true } },
   },
   build: {
-    outDir: "dist",
+    outDir: "../scheduler-server/dashboard",
     emptyOutDir: true,
     sourcemap: false,
     // One vendor chunk for React and the router, one for the chart, one for the

@@ -11,7 +11,16 @@
 //!   connection.
 //!
 //! Pure Rust: no `libmysqlclient`. Needs a multi-thread tokio runtime to
-//! migrate. All instants are stored as UTC `DATETIME(3)`.
+//! migrate. All instants are stored as UTC `DATETIME(3)`. The database must
+//! exist; the schema is created (or brought up to date) on connect.
+//!
+//! With feature `test-util`, `test_util::TestDb` gives each test of a crate
+//! built on this one an empty database of its own.
+//!
+//! # Example
+//!
+//! A store and a leader lock on one database (it needs a server, so it is
+//! compiled but not run as a test):
 //!
 //! ```no_run
 //! use scheduler_core::{Leadership, Store};
@@ -35,12 +44,21 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This crate's `README.md`: its examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod leader;
 mod models;
 mod pool;
 mod schema;
 mod sql;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use leader::{MysqlLeadership, MysqlLeadershipConfig};
 pub use store::{MysqlStore, MysqlStoreOptions};

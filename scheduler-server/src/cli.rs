@@ -57,6 +57,17 @@ pub enum Command {
         #[arg(long, default_value = "24h", value_parser = parse_duration)]
         ttl: Duration,
     },
+    /// Exits 0 when the configured server answers `GET /healthz` with a 2xx,
+    /// 1 otherwise (for container health checks; no curl needed).
+    Healthcheck {
+        /// The URL to check instead of `/healthz` on the configured api.host
+        /// and api.port (a wildcard host is checked on loopback).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// How long to wait for the answer, e.g. 2s, 500ms.
+        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        timeout: Duration,
+    },
 }
 
 impl std::fmt::Debug for Cli {

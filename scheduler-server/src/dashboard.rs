@@ -1,6 +1,6 @@
-//! The web dashboard: the single-page app built into `web/dist` (see
-//! `web/README.md`), embedded into the binary and served at `/` and at every
-//! path outside `/api/`.
+//! The web dashboard: the single-page app built from `web/` into this
+//! crate's `dashboard/` folder (see `web/README.md`), embedded into the
+//! binary and served at `/` and at every path outside `/api/`.
 //!
 //! ```text
 //! GET /                      index.html                      Cache-Control: no-cache
@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Release builds carry the files inside the binary; debug builds read them
-//! from `web/dist` at each request (rust-embed's behaviour), so a rebuilt
+//! from `dashboard/` at each request (rust-embed's behaviour), so a rebuilt
 //! dashboard shows up without recompiling. Every response has an `ETag` (the
 //! file's SHA-256), and `If-None-Match` gets a 304.
 
@@ -24,9 +24,10 @@ use axum::routing::{any, get};
 use rust_embed::{Embed, EmbeddedFile};
 use std::fmt::Write as _;
 
-/// The built dashboard, `web/dist` at the root of the workspace.
+/// The built dashboard, committed in this crate's `dashboard/` folder so the
+/// published package carries it.
 #[derive(Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../web/dist"]
+#[folder = "$CARGO_MANIFEST_DIR/dashboard"]
 struct Dist;
 
 /// The page every client-side route is answered with.
@@ -239,7 +240,7 @@ mod tests {
             assert_eq!(header_of(&r, header::CONTENT_TYPE), expected, "{name}");
             seen += 1;
         }
-        assert!(seen >= 2, "web/dist/assets has the app's JS and CSS");
+        assert!(seen >= 2, "dashboard/assets has the app's JS and CSS");
     }
 
     #[tokio::test]

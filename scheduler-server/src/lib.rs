@@ -34,6 +34,9 @@ mod deny_networks;
 mod dto;
 mod error;
 mod extract;
+/// The binary's `healthcheck` subcommand.
+#[doc(hidden)]
+pub mod healthcheck;
 mod http_dispatch;
 mod http_probe;
 mod observability;

@@ -3,8 +3,7 @@
 use clap::Parser;
 use scheduler_server::JwtAuth;
 use scheduler_server::cli::{Cli, Command};
-use scheduler_server::init_logging;
-use scheduler_server::{Server, shutdown_signal};
+use scheduler_server::{Server, healthcheck, init_logging, shutdown_signal};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -30,6 +29,25 @@ async fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("scheduler-server: {e}");
                 ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(Command::Healthcheck { url, timeout }) = &cli.command {
+        let url = match url {
+            Some(u) => Ok(u.clone()),
+            None => healthcheck::healthz_url(&config.api),
+        };
+        return match url {
+            Ok(url) => match healthcheck::check(&url, *timeout).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("scheduler-server: unhealthy: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprintln!("scheduler-server: {e}");
+                ExitCode::from(2)
             }
         };
     }

@@ -6,10 +6,11 @@
 
 mod common;
 
-use common::e2e::{Behaviour, FakeExecutor, TestDb};
+use common::e2e::{Behaviour, FakeExecutor};
 use common::eventually;
 use common::node::{Node, get};
 use common::webhook::Receiver;
+use scheduler_mysql::test_util::TestDb;
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -102,8 +102,14 @@ fn bad_flag_value_is_rejected() {
     assert!(err.contains("xml"), "{err}");
 }
 
-#[test]
-fn serves_with_the_memory_store_and_exits_0_on_sigterm() {
+/// A server on a free port (memory store): the child, its address
+/// (`127.0.0.1:PORT`), its stderr lines so far and the rest to come.
+fn spawn_server() -> (
+    std::process::Child,
+    String,
+    Vec<String>,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = bin()
         .args(["--port", "0"])
         .stdout(Stdio::null())
@@ -129,6 +135,29 @@ fn serves_with_the_memory_store_and_exits_0_on_sigterm() {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
+    (child, addr, log, rx)
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit status.
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn serves_with_the_memory_store_and_exits_0_on_sigterm() {
+    let (mut child, addr, log, rx) = spawn_server();
     assert!(log.iter().any(|l| l.contains("in-memory store")), "{log:?}");
 
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
@@ -139,20 +168,47 @@ fn serves_with_the_memory_store_and_exits_0_on_sigterm() {
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = terminate(&mut child);
     assert_eq!(status.code(), Some(0));
     let rest: Vec<String> = rx.iter().collect();
     assert!(rest.iter().any(|l| l.contains("scheduler stopped")), "{rest:?}");
+}
+
+#[test]
+fn healthcheck_exits_0_while_the_configured_server_answers_and_1_once_it_is_gone() {
+    let (mut child, addr, _log, _rx) = spawn_server();
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+
+    // The port as `serve` reads it: a flag, or the environment.
+    let (code, err) = run(bin().args(["healthcheck", "--port", &port]));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(bin().arg("healthcheck").env("SCHEDULER_API__PORT", &port));
+    assert_eq!(code, Some(0), "{err}");
+    // A wildcard host (as in the container image) is checked on loopback.
+    let (code, err) = run(bin()
+        .args(["healthcheck", "--host", "0.0.0.0", "--port", &port])
+        .env("SCHEDULER_API__ALLOW_UNAUTHENTICATED", "true"));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(bin().args(["healthcheck", "--url", &format!("http://{addr}/healthz")]));
+    assert_eq!(code, Some(0), "{err}");
+
+    // Answered, but not with a 2xx (outside /api/ the dashboard answers every path).
+    let (code, err) = run(bin().args(["healthcheck", "--url", &format!("http://{addr}/api/v1/no-such-path")]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("unhealthy") && err.contains("404"), "{err}");
+
+    assert_eq!(terminate(&mut child).code(), Some(0));
+    let (code, err) = run(bin().args(["healthcheck", "--port", &port]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("unhealthy") && err.contains(&format!("127.0.0.1:{port}/healthz")),
+        "{err}"
+    );
+}
+
+#[test]
+fn healthcheck_without_a_known_port_asks_for_a_url() {
+    let (code, err) = run(bin().args(["healthcheck", "--port", "0"]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--url"), "{err}");
 }

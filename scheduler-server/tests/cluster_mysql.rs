@@ -5,9 +5,10 @@
 
 mod common;
 
-use common::e2e::{Behaviour, FakeExecutor, TestDb};
+use common::e2e::{Behaviour, FakeExecutor};
 use common::eventually;
 use common::node::{Node, get};
+use scheduler_mysql::test_util::TestDb;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;

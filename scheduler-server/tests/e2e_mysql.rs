@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::e2e::{self, TestDb, TestServer, test_config};
+use common::e2e::{self, TestServer, test_config};
+use scheduler_mysql::test_util::TestDb;
 use std::future::Future;
 
 /// Runs `scenario` against a server on a fresh database, then drops it.

@@ -5,9 +5,10 @@
 
 mod common;
 
-use common::e2e::{TestDb, test_config};
+use common::e2e::test_config;
 use scheduler_core::{ExecutionChange, ExecutionGuard, ExecutionStatus, NewTask, Scheduler, Store, StoreError};
 use scheduler_mysql::MysqlStore;
+use scheduler_mysql::test_util::TestDb;
 use scheduler_server::Server;
 use std::sync::Arc;
 

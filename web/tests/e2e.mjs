@@ -16,7 +16,7 @@ import { startFakeExecutor } from "./lib/fake-executor.mjs";
 import { startStaticProxy } from "./lib/static-proxy.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const DIST = path.resolve(here, "../dist");
+const DIST = path.resolve(here, "../../scheduler-server/dashboard");
 const ARTIFACTS = path.resolve(process.env.ARTIFACTS ?? path.join(here, "artifacts"));
 const SERVER = required("SCHEDULER_URL");
 const INSTANCE = process.env.SCHEDULER_INSTANCE ?? "";

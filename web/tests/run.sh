@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser tests of the dashboard (web/dist) against real scheduler-server
+# Browser tests of the dashboard (scheduler-server/dashboard) against real scheduler-server
 # processes: installs Debian's chromium if missing, npm ci, builds the server,
 # starts an open server and one with auth.jwt_secret on free ports (in-memory
 # store), then runs tests/e2e.mjs. Screenshots go to web/tests/artifacts/.
@@ -21,8 +21,8 @@ fi
 
 echo "== npm ci"
 (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error)
-if [ ! -f "$WEB/dist/index.html" ]; then
-  echo "== web/dist missing: building it"
+if [ ! -f "$WEB/../scheduler-server/dashboard/index.html" ]; then
+  echo "== scheduler-server/dashboard missing: building it"
   (cd "$WEB" && npm run build)
 fi
 

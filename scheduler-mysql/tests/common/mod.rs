@@ -1,133 +1,41 @@
-//! Shared helpers of the integration tests: a uniquely named database per test.
-//!
-//! The server comes from `SCHEDULER_TEST_MYSQL_URL` (default
-//! `mysql://root@127.0.0.1:3306`). When it cannot be reached, tests fail under
-//! `CI=true` and are skipped (with a loud message) otherwise.
+//! Helpers of this crate's integration tests beyond `TestDb` (the feature
+//! `test-util` of this crate, shared with the server's tests): killing
+//! connections and a proxy that can take the database away.
 
 #![allow(dead_code)]
 
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
-use std::time::Duration;
+pub use scheduler_mysql::test_util::TestDb;
 
-/// The server URL the tests use.
+/// The test server's URL, without a database.
 pub fn server_url() -> String {
-    std::env::var("SCHEDULER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned())
+    TestDb::server_url()
 }
 
-/// `url` with its database part replaced by `db`.
-pub fn with_database(url: &str, db: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            u.set_path(&format!("/{db}"));
-            u.to_string()
+/// Whether the test server answers, by `TestDb`'s rule: under `CI=true` an
+/// unreachable server fails the test, otherwise it is skipped loudly.
+pub async fn reachable() -> bool {
+    match TestDb::create().await {
+        Some(db) => {
+            db.drop_db().await;
+            true
         }
-        Err(_) => format!("{}/{db}", url.trim_end_matches('/')),
+        None => false,
     }
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// A connection to the server (no database), or `None` when it cannot be
-/// reached outside CI. Panics under CI.
-pub async fn admin() -> Option<AsyncMysqlConnection> {
-    let url = server_url();
-    let r = tokio::time::timeout(Duration::from_secs(10), AsyncMysqlConnection::establish(&url)).await;
-    match r {
-        Ok(Ok(c)) => Some(c),
-        other => {
-            let why = match other {
-                Ok(Err(e)) => e.to_string(),
-                _ => "timed out".to_owned(),
-            };
-            if in_ci() {
-                panic!("CI=true and the test MySQL server at {url} is unreachable: {why}");
-            }
-            eprintln!(
-                "\n!!!!!!!!\n!!! SKIPPING: MySQL at {url} is unreachable ({why}).\n\
-                 !!! Set SCHEDULER_TEST_MYSQL_URL or start MariaDB; under CI=true this fails.\n!!!!!!!!\n"
-            );
-            None
-        }
-    }
-}
-
-/// A freshly created, empty database, dropped by [`TestDb::drop_db`] or, at
-/// the latest, when the value is dropped (also when a test panics).
-pub struct TestDb {
-    /// Its name.
-    pub name: String,
-    /// URL of the database.
-    pub url: String,
-    dropped: std::sync::atomic::AtomicBool,
-}
-
-impl TestDb {
-    /// Creates `sched_test_<uuid>`; `None` when the server is unreachable outside CI.
-    pub async fn create() -> Option<TestDb> {
-        let mut admin = admin().await?;
-        let name = format!("sched_test_{}", uuid::Uuid::now_v7().simple());
-        admin
-            .batch_execute(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-            .await
-            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-        let url = with_database(&server_url(), &name);
-        Some(TestDb {
-            name,
-            url,
-            dropped: Default::default(),
-        })
-    }
-
-    /// Drops the database.
-    pub async fn drop_db(&self) {
-        if self.dropped.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
-        drop_database(&self.name).await;
-    }
-}
-
-/// Drops a test database, giving up (loudly) after 30 s: cleanup must never
-/// hang a test run (one did, waiting on the server's answer to the DROP).
-async fn drop_database(name: &str) {
-    let url = server_url();
-    let drop = async {
-        let mut admin = AsyncMysqlConnection::establish(&url).await.map_err(|e| e.to_string())?;
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"))
-            .await
-            .map_err(|e| e.to_string())
-    };
-    match tokio::time::timeout(Duration::from_secs(30), drop).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => eprintln!("could not drop test database {name}: {e}"),
-        Err(_) => eprintln!("gave up dropping test database {name} after 30 s; it is left behind"),
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if self.dropped.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
-        // A test that panicked before `drop_db`: drop it from a thread of its
-        // own (no await in `Drop`), so no database is left behind.
-        let name = self.name.clone();
-        let cleanup = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                rt.block_on(drop_database(&name));
-            }
-        });
-        let _ = cleanup.join();
-    }
+/// A connection to the test server (no database); only called once
+/// [`reachable`] or `TestDb::create` said it answers.
+async fn admin() -> AsyncMysqlConnection {
+    AsyncMysqlConnection::establish(&server_url())
+        .await
+        .expect("the test server answered a moment ago")
 }
 
 /// Makes sure the server connection `connection_id` is dead: `KILL <id>` from
 /// a fresh connection of its own (a connection that already ended is fine).
 pub async fn kill(connection_id: u64) {
-    let mut admin = admin().await.expect("server reachable");
+    let mut admin = admin().await;
     if let Err(e) = admin.batch_execute(&format!("KILL {connection_id}")).await {
         assert!(
             e.to_string().contains("Unknown thread id"),
@@ -146,7 +54,7 @@ pub async fn kill_connections_to(db: &str) -> usize {
         #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
         id: u64,
     }
-    let mut admin = admin().await.expect("server reachable");
+    let mut admin = admin().await;
     let ids: Vec<Id> = diesel::sql_query(
         "SELECT CAST(ID AS UNSIGNED) AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
     )

@@ -1,4 +1,4 @@
-// Serves web/dist with the SPA fallback and proxies /api, /healthz, /readyz
+// Serves the built dashboard (scheduler-server/dashboard) with the SPA fallback and proxies /api, /healthz, /readyz
 // and /metrics to a scheduler-server: the browser tests' stand-in for the
 // server's own dashboard route while that is not wired.
 
