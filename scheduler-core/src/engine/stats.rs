@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// Figures of one window (24h, 7d or 90d of whole UTC hours of `scheduled_time`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct WindowStats {
     /// Every final execution.
@@ -58,9 +59,11 @@ impl WindowStats {
 
 /// One UTC day of the 30-day trend.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct DailyStats {
     /// The UTC date (`YYYY-MM-DD`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-11-24"))]
     pub date: NaiveDate,
     /// Every final execution scheduled that day.
     pub total: u64,
@@ -76,6 +79,7 @@ pub struct DailyStats {
 
 /// Statistics of one task.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct TaskStats {
     /// Last 24 hours.

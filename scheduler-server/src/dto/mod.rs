@@ -8,13 +8,11 @@
 mod common;
 mod executions;
 mod executors;
-mod stats;
 mod system;
 mod tasks;
 
 pub use common::*;
 pub use executions::*;
 pub use executors::*;
-pub use stats::*;
 pub use system::*;
 pub use tasks::*;

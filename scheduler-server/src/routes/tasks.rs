@@ -9,7 +9,7 @@ use crate::openapi::{BadQuery, UnknownId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use scheduler_core::{NewTask, Page, TaskFilter, TaskId, TaskPatch, TaskStatus};
+use scheduler_core::{NewTask, Page, TaskFilter, TaskId, TaskPatch, TaskStats, TaskStatus};
 use utoipa::IntoParams;
 
 /// Query of `GET /tasks`.
@@ -235,11 +235,10 @@ pub(crate) async fn set_task_executors(
     get, path = "/api/v1/tasks/{id}/stats", tag = "tasks",
     params(("id" = String, Path, description = "Task id")),
     responses(
-        (status = 200, description = "Statistics", body = TaskStatsDto),
+        (status = 200, description = "Statistics", body = TaskStats),
         UnknownId,
     )
 )]
-pub(crate) async fn task_stats(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<TaskStatsDto>> {
-    let stats = state.scheduler.task_stats(&TaskId::new(id)).await?;
-    Ok(Json(stats.into()))
+pub(crate) async fn task_stats(State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Json<TaskStats>> {
+    Ok(Json(state.scheduler.task_stats(&TaskId::new(id)).await?))
 }
