@@ -184,7 +184,7 @@ impl Timer {
         threshold: Duration,
         limit: usize,
     ) -> Vec<FirePlan> {
-        let mut plans = Vec::with_capacity(limit.min(self.entries.len()));
+        let mut plans = Vec::new();
         // Tasks sharing a schedule and an instant share their next instant:
         // computed once per batch.
         let mut next_of: FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>> =
