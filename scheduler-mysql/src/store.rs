@@ -5,7 +5,7 @@
 //!
 //! - **Uniqueness** by unique keys: a live task name (`uq_tasks_live_name` on a
 //!   generated column that is NULL for deleted tasks), an executor's
-//!   `instance_id`, and a scheduled fire `(task_id, fire_key)` where `fire_key`
+//!   `instance_id`, and a scheduled fire `(fire_key, task_id)` where `fire_key`
 //!   is set only by [`Store::claim_fire`]. A duplicate-key error becomes
 //!   `NameTaken`, `InstanceTaken` or `AlreadyFired`.
 //! - **Claiming a fire** in one round trip: the `claim_fire` stored procedure

@@ -3,7 +3,7 @@
 //! engine makes once per block of fires instead of once per fire.
 //!
 //! - **Claims** are one `INSERT IGNORE … VALUES (…), (…) RETURNING id` per
-//!   chunk: the unique key `(task_id, fire_key)` still decides each fire, a
+//!   chunk: the unique key `(fire_key, task_id)` still decides each fire, a
 //!   duplicate (or a task that does not exist) is skipped instead of failing
 //!   the statement, and `RETURNING` (MariaDB ≥ 10.5) names the rows that went
 //!   in. Each row is atomic; the statement is one autocommit transaction.
@@ -256,13 +256,18 @@ impl MysqlStore {
     pub(super) async fn last_fires(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, DateTime<Utc>>> {
         let mut out = HashMap::with_capacity(tasks.len());
         for chunk in tasks.chunks(READ_CHUNK) {
-            // A loose scan of the fire uniqueness index (task_id, fire_key).
+            // Per task, its newest rows by (task_id, scheduled_time, id) until
+            // one was a claimed fire (a claim's fire_key is its scheduled
+            // time): usually the first row. The fire uniqueness key is led by
+            // the instant, so it does not serve a per-task maximum.
             let mut q = Sql::new(
-                "SELECT task_id, MAX(fire_key) AS at FROM task_executions \
-                 WHERE fire_key IS NOT NULL AND task_id IN ",
+                "SELECT t.id AS task_id, \
+                 (SELECT e.fire_key FROM task_executions e WHERE e.task_id = t.id AND e.fire_key IS NOT NULL \
+                 ORDER BY e.scheduled_time DESC, e.id DESC LIMIT 1) AS at \
+                 FROM tasks t WHERE t.id IN ",
             );
             q.push_in_list(chunk.iter().map(TaskId::as_str), false);
-            q.push_mut(" GROUP BY task_id");
+            q.push_mut(" HAVING at IS NOT NULL");
             out.extend(
                 self.rows::<LastFireRow>(q)
                     .await?

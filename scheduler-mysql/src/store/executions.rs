@@ -394,10 +394,12 @@ impl MysqlStore {
     }
 
     pub(super) async fn task_activity_q(&self, task_id: &TaskId) -> StoreResult<TaskActivity> {
+        // `open_task_id` is the task id while the row is pending or running
+        // and NULL once final: its index holds only the open rows per task.
         let q = Sql::new(
             "SELECT CAST(COALESCE(SUM(status = 'pending'), 0) AS UNSIGNED) AS pending, \
              CAST(COALESCE(SUM(status = 'running'), 0) AS UNSIGNED) AS running \
-             FROM task_executions WHERE task_id = ? AND status IN ('pending', 'running')",
+             FROM task_executions WHERE open_task_id = ?",
         )
         .bind(task_id.as_str());
         Ok(self
