@@ -68,3 +68,121 @@ async fn times_outside_the_nanosecond_range_are_refused() {
     assert!(matches!(store.insert_execution(&e).await, Err(StoreError::Invalid(_))));
     assert!(store.is_empty());
 }
+
+/// Changes are applied to the stored row in place: the result is what
+/// applying each change to the execution gives, whatever spelling the token
+/// moves between and however the logs and the result change.
+#[tokio::test]
+async fn changes_applied_in_place_equal_changes_applied_to_the_execution() {
+    use scheduler_core::{ExecutionChange, ExecutionGuard, ExecutionStatus, ExecutorId};
+    const MAX_LOG: usize = 64;
+    let store = MemoryStore::with_max_log_bytes(MAX_LOG);
+    let task = TaskId::new("t1");
+    let (t, assigned) = NewTask::new("job", "* * * * * *")
+        .validate(task.clone(), Utc::now())
+        .expect("valid task");
+    store.create_task(&t, &assigned).await.expect("create");
+    let at = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
+    let hex = format!("{:032x}", 0xabcu128);
+    let changes = vec![
+        ExecutionChange {
+            executor_id: Some(Some(ExecutorId::new("x1"))),
+            retry_count: Some(1),
+            dispatched_at: Some(Some(at)),
+            timeout_at: Some(Some(at + chrono::Duration::seconds(30))),
+            callback_token: Some(Some(hex.clone())),
+            ..ExecutionChange::default()
+        },
+        ExecutionChange {
+            callback_token: Some(Some("Not-Hex".into())),
+            append_log: Some("first line".into()),
+            ..ExecutionChange::default()
+        },
+        ExecutionChange {
+            status: Some(ExecutionStatus::Running),
+            start_time: Some(Some(at)),
+            result: Some(Some(serde_json::json!({"partial": true}))),
+            append_log: Some("x".repeat(100)),
+            ..ExecutionChange::default()
+        },
+        ExecutionChange {
+            callback_token: Some(Some(hex)),
+            result: Some(None),
+            executor_id: Some(None),
+            ..ExecutionChange::default()
+        },
+        ExecutionChange {
+            status: Some(ExecutionStatus::Success),
+            end_time: Some(Some(at + chrono::Duration::seconds(2))),
+            timeout_at: Some(None),
+            callback_token: Some(None),
+            result: Some(Some(serde_json::Value::Null)),
+            append_log: Some("done".into()),
+            ..ExecutionChange::default()
+        },
+    ];
+    let mut expected = Execution::new_pending(task, TriggerType::Schedule, at, None, at);
+    store.insert_execution(&expected).await.expect("insert");
+    let any = ExecutionGuard::status_in(&[ExecutionStatus::Pending, ExecutionStatus::Running]);
+    for (i, change) in changes.iter().enumerate() {
+        change.apply_bounded(&mut expected, MAX_LOG);
+        let got = store
+            .update_execution(&expected.id, &any, change)
+            .await
+            .expect("update");
+        assert_eq!(got, expected, "after change {i}");
+        assert_eq!(store.get_execution(&expected.id).await.expect("get"), expected);
+    }
+    // Final now: the guard refuses, and nothing changes.
+    let again = ExecutionChange {
+        status: Some(ExecutionStatus::Failed),
+        ..ExecutionChange::default()
+    };
+    assert!(matches!(
+        store.update_execution(&expected.id, &any, &again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_execution(&expected.id).await.expect("get"), expected);
+}
+
+/// More rows than one chunk of the slab, with slots freed and reused across
+/// chunks: every row stays where its id finds it.
+#[tokio::test]
+async fn rows_across_slab_chunks_stay_reachable() {
+    let (store, task) = store_with_task().await;
+    let at = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
+    let done = |i: i64| {
+        let t = at + chrono::Duration::seconds(i);
+        let mut e = Execution::new_pending(task.clone(), TriggerType::Manual, t, None, t);
+        e.status = scheduler_core::ExecutionStatus::Success;
+        e.end_time = Some(t);
+        e
+    };
+    let mut rows = Vec::new();
+    for i in 0..10_000i64 {
+        let e = done(i);
+        store.insert_execution(&e).await.expect("insert");
+        rows.push(e);
+    }
+    // The oldest half goes (retention), and as many new rows reuse the slots.
+    let removed = store
+        .purge_executions(at + chrono::Duration::seconds(5_000), 10_000)
+        .await
+        .expect("purge");
+    assert_eq!(removed, 5_000);
+    for i in 10_000..15_000i64 {
+        let e = done(i);
+        store.insert_execution(&e).await.expect("insert");
+        rows.push(e);
+    }
+    assert_eq!(store.len(), 10_000);
+    for e in &rows[..5_000] {
+        assert!(matches!(
+            store.get_execution(&e.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+    for e in &rows[5_000..] {
+        assert_eq!(&store.get_execution(&e.id).await.expect("get"), e);
+    }
+}

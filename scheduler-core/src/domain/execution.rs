@@ -211,10 +211,16 @@ impl ExecutionGuard {
 
     /// Whether `e` satisfies the guard.
     pub fn matches(&self, e: &Execution) -> bool {
-        !e.status.is_final()
-            && self.status_in.contains(&e.status)
-            && self.retry_count.is_none_or(|n| n == e.retry_count)
-            && self.dispatched.is_none_or(|d| d == e.dispatched_at.is_some())
+        self.matches_parts(e.status, e.retry_count, e.dispatched_at.is_some())
+    }
+
+    /// [`matches`](Self::matches) from the fields it reads: the status, the
+    /// attempt number, and whether the attempt was sent.
+    pub fn matches_parts(&self, status: ExecutionStatus, retry_count: u32, dispatched: bool) -> bool {
+        !status.is_final()
+            && self.status_in.contains(&status)
+            && self.retry_count.is_none_or(|n| n == retry_count)
+            && self.dispatched.is_none_or(|d| d == dispatched)
     }
 }
 

@@ -41,9 +41,28 @@ impl Bits128 {
 /// The id as 128 bits when it is a lower-case hyphenated UUID, the form
 /// [`ExecutionId::generate`] makes (and the only one stored this compactly).
 fn uuid_bits(id: &str) -> Option<u128> {
-    let u = uuid::Uuid::try_parse(id).ok()?;
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    (&*u.hyphenated().encode_lower(&mut buf) == id).then(|| u.as_u128())
+    // 36 characters parse only in the hyphenated form; lower case is then
+    // the one spelling left to check.
+    if id.len() != uuid::fmt::Hyphenated::LENGTH || id.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    uuid::Uuid::try_parse(id).ok().map(|u| u.as_u128())
+}
+
+/// The value of a callback token of 32 lower-case hex digits (the form
+/// [`crate::dispatch::is_callback_token`] accepts), in one pass.
+fn hex_token(token: &str) -> Option<u128> {
+    if token.len() != 32 {
+        return None;
+    }
+    token.bytes().try_fold(0u128, |v, b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some((v << 4) | u128::from(d))
+    })
 }
 
 fn uuid_text(v: u128, buf: &mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &str {
@@ -117,6 +136,18 @@ impl Row {
         n != NO_TIME
     }
 
+    pub(super) fn retry_count(&self) -> u32 {
+        self.retry_count
+    }
+
+    pub(super) fn start_time(&self) -> Option<DateTime<Utc>> {
+        time_opt(self.start)
+    }
+
+    pub(super) fn end_time(&self) -> Option<DateTime<Utc>> {
+        time_opt(self.end)
+    }
+
     /// Writes every field `ExecutionChange` may change, from `e`; fails
     /// before changing anything.
     fn set_mutable(&mut self, e: &Execution, executor: Slot) -> StoreResult<()> {
@@ -126,21 +157,6 @@ impl Row {
             nanos_opt(e.next_attempt_at)?,
             nanos_opt(e.timeout_at)?,
         );
-        let hex = e
-            .callback_token
-            .as_deref()
-            .filter(|t| crate::dispatch::is_callback_token(t.as_bytes()))
-            .and_then(|t| u128::from_str_radix(t, 16).ok());
-        let extra = Extra {
-            result: e.result.clone(),
-            logs: e.logs.as_deref().map(Box::from),
-            token: if hex.is_some() {
-                None
-            } else {
-                e.callback_token.as_deref().map(Box::from)
-            },
-        };
-        let has_extra = extra.result.is_some() || extra.logs.is_some() || extra.token.is_some();
         self.start = start;
         self.end = end;
         self.dispatched = dispatched;
@@ -149,14 +165,92 @@ impl Row {
         self.executor = executor;
         self.retry_count = e.retry_count;
         self.status = e.status;
-        self.token = Bits128::new(hex.unwrap_or(0));
-        self.flags = if hex.is_some() {
-            self.flags | HEX_TOKEN
-        } else {
-            self.flags & !HEX_TOKEN
-        };
-        self.extra = has_extra.then(|| Box::new(extra));
+        self.extra = None;
+        self.set_token(e.callback_token.as_deref());
+        if e.result.is_some() {
+            self.extra_mut().result = e.result.clone();
+        }
+        if let Some(logs) = &e.logs {
+            self.extra_mut().logs = Some(Box::from(logs.as_str()));
+        }
         Ok(())
+    }
+
+    /// Applies `change` in place, without decoding the row; `executor` is
+    /// the slot of the executor it sets, if it sets one. Fails before
+    /// changing anything.
+    fn apply(&mut self, change: &ExecutionChange, executor: Option<Slot>, max_log_bytes: usize) -> StoreResult<()> {
+        let time = |t: Option<Option<DateTime<Utc>>>| t.map(nanos_opt).transpose();
+        let (start, end) = (time(change.start_time)?, time(change.end_time)?);
+        let (dispatched, next_attempt, timeout) = (
+            time(change.dispatched_at)?,
+            time(change.next_attempt_at)?,
+            time(change.timeout_at)?,
+        );
+        let set = |field: &mut i64, v: Option<i64>| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(&mut self.start, start);
+        set(&mut self.end, end);
+        set(&mut self.dispatched, dispatched);
+        set(&mut self.next_attempt, next_attempt);
+        set(&mut self.timeout, timeout);
+        if let Some(s) = change.status {
+            self.status = s;
+        }
+        if let Some(x) = executor {
+            self.executor = x;
+        }
+        if let Some(n) = change.retry_count {
+            self.retry_count = n;
+        }
+        if let Some(token) = &change.callback_token {
+            self.set_token(token.as_deref());
+        }
+        if let Some(result) = &change.result
+            && (result.is_some() || self.extra.is_some())
+        {
+            self.extra_mut().result = result.clone();
+        }
+        if let Some(line) = &change.append_log {
+            let extra = self.extra_mut();
+            extra.logs = Some(logs::append_bounded(extra.logs.as_deref(), line, max_log_bytes).into());
+        }
+        self.shrink_extra();
+        Ok(())
+    }
+
+    /// Stores a callback token: as 128 bits when it is 32 lower-case hex
+    /// digits, else as text in the extra fields.
+    fn set_token(&mut self, token: Option<&str>) {
+        let hex = token.and_then(hex_token);
+        self.token = Bits128::new(hex.unwrap_or(0));
+        if hex.is_some() {
+            self.flags |= HEX_TOKEN;
+        } else {
+            self.flags &= !HEX_TOKEN;
+        }
+        let text = token.filter(|_| hex.is_none()).map(Box::from);
+        if text.is_some() || self.extra.is_some() {
+            self.extra_mut().token = text;
+        }
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the extra fields when none is set.
+    fn shrink_extra(&mut self) {
+        if self
+            .extra
+            .as_deref()
+            .is_some_and(|x| x.result.is_none() && x.logs.is_none() && x.token.is_none())
+        {
+            self.extra = None;
+        }
     }
 }
 
@@ -219,10 +313,50 @@ impl<'a> Key<'a> {
     }
 }
 
+/// Rows per chunk of the slab.
+const CHUNK: usize = 4096;
+
+/// Slots to rows, in chunks of [`CHUNK`] allocated whole: the slab grows a
+/// chunk at a time and never moves a row (one vector of every row, grown by
+/// doubling, copied megabytes and faulted in fresh pages as history grew).
+#[derive(Debug, Default)]
+struct Slab {
+    chunks: Vec<Vec<Option<Row>>>,
+    len: usize,
+}
+
+impl Slab {
+    fn get(&self, slot: Slot) -> Option<&Option<Row>> {
+        let i = slot as usize;
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    fn get_mut(&mut self, slot: Slot) -> Option<&mut Option<Row>> {
+        let i = slot as usize;
+        self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
+    }
+
+    /// A new empty slot at the end.
+    fn push(&mut self) -> StoreResult<Slot> {
+        let slot = Slot::try_from(self.len)
+            .ok()
+            .filter(|s| *s < NO_SLOT - 1)
+            .ok_or_else(|| StoreError::Unavailable("memory store is full".into()))?;
+        if self.len % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.push(None);
+        }
+        self.len += 1;
+        Ok(slot)
+    }
+}
+
 /// The slab of rows with its id lookup (slots only: the ids live in the rows).
 #[derive(Debug, Default)]
 pub(super) struct Rows {
-    rows: Vec<Option<Row>>,
+    rows: Slab,
     free: Vec<Slot>,
     by_id: HashTable<Slot>,
     text_ids: HashMap<Slot, ExecutionId>,
@@ -236,7 +370,7 @@ impl Rows {
 
     pub(super) fn get(&self, slot: Slot) -> &Row {
         // Slots come from this slab's index or lookup, under the same lock.
-        self.rows[slot as usize].as_ref().expect("a live slot")
+        self.rows.get(slot).and_then(Option::as_ref).expect("a live slot")
     }
 
     fn key(&self, slot: Slot) -> Key<'_> {
@@ -296,13 +430,11 @@ impl Rows {
         row.set_mutable(e, executor)?;
         let slot = match self.free.pop() {
             Some(s) => s,
-            None => {
-                self.rows.push(None);
-                Slot::try_from(self.rows.len() - 1)
-                    .map_err(|_| StoreError::Unavailable("memory store is full".into()))?
-            }
+            None => self.rows.push()?,
         };
-        self.rows[slot as usize] = Some(row);
+        if let Some(place) = self.rows.get_mut(slot) {
+            *place = Some(row);
+        }
         if uuid.is_none() {
             self.text_ids.insert(slot, e.id.clone());
         }
@@ -315,29 +447,36 @@ impl Rows {
         Ok(Some(slot))
     }
 
-    /// Rewrites the mutable fields of a row from `e`.
-    pub(super) fn rewrite(&mut self, slot: Slot, e: &Execution, executor: Slot) -> StoreResult<()> {
-        match self.rows.get_mut(slot as usize).and_then(Option::as_mut) {
-            Some(row) => row.set_mutable(e, executor),
+    /// Applies a compare-and-set change to a row in place (see
+    /// [`Row::apply`]).
+    pub(super) fn apply(
+        &mut self,
+        slot: Slot,
+        change: &ExecutionChange,
+        executor: Option<Slot>,
+        max_log_bytes: usize,
+    ) -> StoreResult<()> {
+        match self.rows.get_mut(slot).and_then(Option::as_mut) {
+            Some(row) => row.apply(change, executor, max_log_bytes),
             None => Err(StoreError::Internal(format!("no row in slot {slot}"))),
         }
     }
 
     pub(super) fn set_executor(&mut self, slot: Slot, executor: Slot) {
-        if let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::as_mut) {
+        if let Some(row) = self.rows.get_mut(slot).and_then(Option::as_mut) {
             row.executor = executor;
         }
     }
 
     pub(super) fn remove(&mut self, slot: Slot) -> Option<Row> {
-        let hash = self.rows.get(slot as usize)?.as_ref().map(|_| self.key(slot).hash())?;
+        let hash = self.rows.get(slot)?.as_ref().map(|_| self.key(slot).hash())?;
         if let Ok(entry) = self.by_id.find_entry(hash, |s| *s == slot) {
             entry.remove();
         }
         self.text_ids.remove(&slot);
         self.free.push(slot);
         self.len -= 1;
-        self.rows[slot as usize].take()
+        self.rows.get_mut(slot)?.take()
     }
 
     /// The id of a row.
@@ -412,8 +551,8 @@ fn with_text<T>(key: &Key<'_>, f: impl FnOnce(&str) -> T) -> T {
     }
 }
 
-fn rehash(rows: &[Option<Row>], text_ids: &HashMap<Slot, ExecutionId>, slot: Slot) -> u64 {
-    match rows[slot as usize].as_ref() {
+fn rehash(rows: &Slab, text_ids: &HashMap<Slot, ExecutionId>, slot: Slot) -> u64 {
+    match rows.get(slot).and_then(Option::as_ref) {
         Some(r) if r.flags & TEXT_ID != 0 => Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)).hash(),
         Some(r) => Key::Uuid(r.id.get()).hash(),
         None => 0,

@@ -437,7 +437,8 @@ impl State {
         Ok(slot)
     }
 
-    /// One compare-and-set on an execution, in place.
+    /// One compare-and-set on an execution, in place: the guard is checked
+    /// and the change applied on the stored row, which is never decoded.
     pub(super) fn update(
         &mut self,
         id: &ExecutionId,
@@ -447,23 +448,21 @@ impl State {
         let Some(slot) = self.rows.find(id) else {
             return Err(StoreError::execution_not_found(id));
         };
-        // Parameters are left out: no change touches them, the row keeps its own.
-        let mut e = self
-            .rows
-            .decode(slot, &self.task_slots, &self.executor_slots, false, true);
-        if !guard.matches(&e) {
+        let before = Indexed::of(slot, self.rows.get(slot));
+        let (status, retry_count) = (before.status, self.rows.get(slot).retry_count());
+        if !guard.matches_parts(status, retry_count, before.dispatched) {
             return Err(StoreError::Conflict(format!(
-                "execution {id} is {} (attempt {})",
-                e.status.as_str(),
-                e.retry_count
+                "execution {id} is {} (attempt {retry_count})",
+                status.as_str(),
             )));
         }
-        let before = Indexed::of(slot, self.rows.get(slot));
-        change.apply_bounded(&mut e, self.max_log_bytes);
-        let executor = self.executor_slot(e.executor_id.as_ref());
-        self.rows.rewrite(slot, &e, executor)?;
-        if e.status.is_final() {
-            self.count_final(&e.task_id, e.scheduled_time, e.status, e.start_time, e.end_time);
+        let executor = change.executor_id.as_ref().map(|x| self.executor_slot(x.as_ref()));
+        self.rows.apply(slot, change, executor, self.max_log_bytes)?;
+        let row = self.rows.get(slot);
+        if row.status.is_final() {
+            let (scheduled, start, end) = (time(row.scheduled), row.start_time(), row.end_time());
+            let (task, status) = (self.task_slots.id(row.task).clone(), row.status);
+            self.count_final(&task, scheduled, status, start, end);
         }
         let after = Indexed::of(slot, self.rows.get(slot));
         self.reindex(Some(&before), Some(&after));
