@@ -342,7 +342,7 @@ impl Slab {
             .ok()
             .filter(|s| *s < NO_SLOT - 1)
             .ok_or_else(|| StoreError::Unavailable("memory store is full".into()))?;
-        if self.len % CHUNK == 0 {
+        if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         if let Some(chunk) = self.chunks.last_mut() {
