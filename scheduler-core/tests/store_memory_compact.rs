@@ -84,7 +84,7 @@ async fn changes_applied_in_place_equal_changes_applied_to_the_execution() {
     store.create_task(&t, &assigned).await.expect("create");
     let at = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
     let hex = format!("{:032x}", 0xabcu128);
-    let changes = vec![
+    let changes = [
         ExecutionChange {
             executor_id: Some(Some(ExecutorId::new("x1"))),
             retry_count: Some(1),
