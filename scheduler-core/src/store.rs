@@ -12,6 +12,7 @@ use crate::domain::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 mod alerts;
 mod answers;
@@ -132,15 +133,15 @@ pub trait Store: Send + Sync + 'static {
     async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>>;
 
     /// [`dispatch_candidates`](Self::dispatch_candidates) of many tasks in one
-    /// call (the engine asks once per block of fires). Every task of `tasks`
-    /// has an entry (empty when it has no candidate). A read: no atomicity
-    /// across tasks is promised. The default asks task by task.
-    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, Vec<Candidate>>> {
-        let mut out = HashMap::with_capacity(tasks.len());
+    /// call (the engine asks once per block of fires): one list per task, in
+    /// the order of `tasks` (empty when a task has no candidate). Tasks with
+    /// the same candidates may share one list: with no assignments, every
+    /// task's list is the same. A read: no atomicity across tasks is
+    /// promised. The default asks task by task.
+    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<Vec<Arc<[Candidate]>>> {
+        let mut out = Vec::with_capacity(tasks.len());
         for t in tasks {
-            if !out.contains_key(t) {
-                out.insert(t.clone(), self.dispatch_candidates(t).await?);
-            }
+            out.push(Arc::from(self.dispatch_candidates(t).await?));
         }
         Ok(out)
     }

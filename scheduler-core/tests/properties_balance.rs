@@ -26,14 +26,16 @@ fn candidates(weights: &[u32], priorities: &[i32]) -> Vec<Candidate> {
         .zip(priorities)
         .enumerate()
         .map(|(i, (w, p))| Candidate {
-            executor: ExecutorRegistration {
-                name: "e".into(),
-                instance_id: format!("e{i:03}"),
-                base_url: "http://e.test".into(),
-                ..ExecutorRegistration::default()
-            }
-            .validate(ExecutorId::new(format!("e{i:03}")), now)
-            .unwrap(),
+            executor: std::sync::Arc::new(
+                ExecutorRegistration {
+                    name: "e".into(),
+                    instance_id: format!("e{i:03}"),
+                    base_url: "http://e.test".into(),
+                    ..ExecutorRegistration::default()
+                }
+                .validate(ExecutorId::new(format!("e{i:03}")), now)
+                .unwrap(),
+            ),
             weight: *w,
             priority: *p,
         })

@@ -289,7 +289,7 @@ pub(crate) struct CandidateRow {
 impl CandidateRow {
     pub(crate) fn into_candidate(self) -> StoreResult<Candidate> {
         Ok(Candidate {
-            executor: self.executor.into_executor()?,
+            executor: std::sync::Arc::new(self.executor.into_executor()?),
             weight: self.weight.unwrap_or(1),
             priority: self.priority.unwrap_or(0),
         })

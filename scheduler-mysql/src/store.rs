@@ -419,7 +419,7 @@ impl Store for MysqlStore {
         self.dispatch_candidates_q(task_id).await
     }
 
-    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, Vec<Candidate>>> {
+    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<Vec<Arc<[Candidate]>>> {
         self.candidates_of(tasks).await
     }
 

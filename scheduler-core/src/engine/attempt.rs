@@ -17,7 +17,7 @@ use super::{Inner, SchedulerError, SchedulerResult, metrics};
 use crate::balance::{BalanceContext, lowest_priority_tier};
 use crate::dispatch::{DispatchOutcome, DispatchRequest, PreparedDispatch};
 use crate::domain::*;
-use crate::store::{ExecutionUpdate, StoreError, UpdateOutcome};
+use crate::store::{Candidate, ExecutionUpdate, StoreError, UpdateOutcome};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ use ExecutionStatus::{Cancelled, Failed, Success};
 pub(crate) struct Attempt {
     pub(super) execution: Box<Execution>,
     pub(super) task: Arc<Task>,
-    pub(super) executor: Box<Executor>,
+    pub(super) executor: Arc<Executor>,
     /// A fire prepared ahead of its instant: readied by a dispatcher that
     /// sends without waiting, or else the request to send.
     pub(super) ready: Option<Box<dyn PreparedDispatch>>,
@@ -49,11 +49,11 @@ pub(super) fn chrono_of(d: std::time::Duration) -> Duration {
 }
 
 impl Attempt {
-    pub(super) fn new(execution: Execution, task: Arc<Task>, executor: Executor) -> Self {
+    pub(super) fn new(execution: Execution, task: Arc<Task>, executor: Arc<Executor>) -> Self {
         Self {
             execution: Box::new(execution),
             task,
-            executor: Box::new(executor),
+            executor,
             ready: None,
             request: None,
             answer: None,
@@ -144,25 +144,42 @@ impl Inner {
     /// Picks the executor of an attempt among the online, healthy executors
     /// assigned to `task`, in the lowest priority tier, by the task's
     /// strategy; a retry avoids `last` when it can. `Ok(None)`: no candidate.
-    pub(super) async fn pick(&self, task: &Task, last: Option<&ExecutorId>) -> Result<Option<Executor>, StoreError> {
+    pub(super) async fn pick(
+        &self,
+        task: &Task,
+        last: Option<&ExecutorId>,
+    ) -> Result<Option<Arc<Executor>>, StoreError> {
         let candidates = self.store.dispatch_candidates(&task.id).await?;
-        self.pick_among(task, candidates, last).await
+        self.pick_among(task, &candidates, last).await
     }
 
-    /// [`pick`](Self::pick) among candidates already read.
+    /// [`pick`](Self::pick) among candidates already read (a list many
+    /// tasks may share: it is copied only when it must be narrowed).
     pub(super) async fn pick_among(
         &self,
         task: &Task,
-        mut candidates: Vec<crate::store::Candidate>,
+        candidates: &[Candidate],
         last: Option<&ExecutorId>,
-    ) -> Result<Option<Executor>, StoreError> {
-        // A retry goes to another executor when there is one.
-        if let Some(last) = last
-            && candidates.iter().any(|c| &c.executor.id != last)
-        {
-            candidates.retain(|c| &c.executor.id != last);
-        }
-        let mut candidates = lowest_priority_tier(candidates);
+    ) -> Result<Option<Arc<Executor>>, StoreError> {
+        // A retry goes to another executor when there is one; then only the
+        // lowest priority tier is left.
+        let avoid = last.filter(|l| {
+            candidates.iter().any(|c| &c.executor.id == *l) && candidates.iter().any(|c| &c.executor.id != *l)
+        });
+        let tiers = candidates.iter().any(|c| c.priority != candidates[0].priority);
+        let narrowed;
+        let candidates = if avoid.is_some() || tiers {
+            narrowed = lowest_priority_tier(
+                candidates
+                    .iter()
+                    .filter(|c| avoid.is_none_or(|l| &c.executor.id != l))
+                    .cloned()
+                    .collect(),
+            );
+            &narrowed[..]
+        } else {
+            candidates
+        };
         if candidates.is_empty() {
             metrics::dispatch("no_candidate");
             return Ok(None);
@@ -175,7 +192,7 @@ impl Inner {
                     store: self.store.as_ref(),
                     strategy,
                 };
-                b.pick(&ctx, &candidates).await?
+                b.pick(&ctx, candidates).await?
             }
             None => {
                 tracing::error!(task_id = %task.id, strategy, "unknown strategy; using the first candidate");
@@ -183,7 +200,7 @@ impl Inner {
             }
         };
         let i = if i < candidates.len() { i } else { 0 };
-        Ok(Some(candidates.swap_remove(i).executor))
+        Ok(Some(candidates[i].executor.clone()))
     }
 
     /// Recording attempt `retry_count` on `executor`, sent at `at` (its

@@ -299,20 +299,29 @@ impl Inner {
             return Vec::new();
         }
         let ids: Vec<TaskId> = plans.iter().map(|p| p.task.id.clone()).collect();
-        let mut candidates = match self.store.dispatch_candidates_of(&ids).await {
-            Ok(c) => c,
+        let candidates = match self.store.dispatch_candidates_of(&ids).await {
+            Ok(c) if c.len() == ids.len() => c,
+            Ok(c) => {
+                tracing::warn!(
+                    tasks = ids.len(),
+                    answered = c.len(),
+                    "the store answered candidates for other tasks than asked; each fire picks its executor after its claim"
+                );
+                Vec::new()
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read dispatch candidates; each fire picks its executor after its claim");
-                Default::default()
+                Vec::new()
             }
         };
+        let mut candidates = candidates.into_iter();
         let mut blocks = Vec::with_capacity(plans.len().div_ceil(CLAIM_BLOCK));
         let mut plans = plans.into_iter().peekable();
         while plans.peek().is_some() {
             let mut block = Vec::with_capacity(CLAIM_BLOCK);
             for plan in plans.by_ref().take(CLAIM_BLOCK) {
-                let picked = match candidates.remove(&plan.task.id) {
-                    Some(c) => self.pick_among(&plan.task, c, None).await.ok().flatten(),
+                let picked = match candidates.next() {
+                    Some(c) => self.pick_among(&plan.task, &c, None).await.ok().flatten(),
                     None => None,
                 };
                 block.push((plan, picked));
@@ -323,7 +332,7 @@ impl Inner {
     }
 
     /// Claims one block of fires in one store call and readies their dispatch.
-    async fn claim_block(&self, block: Vec<(FirePlan, Option<Executor>)>, instant: DateTime<Utc>) -> Vec<Attempt> {
+    async fn claim_block(&self, block: Vec<(FirePlan, Option<Arc<Executor>>)>, instant: DateTime<Utc>) -> Vec<Attempt> {
         let execs: Vec<Execution> = block
             .iter()
             .map(|(plan, picked)| {

@@ -13,7 +13,7 @@ use crate::store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use state::State;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 mod alerts;
 mod executors;
@@ -281,15 +281,23 @@ impl Store for MemoryStore {
     }
 
     async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>> {
-        Ok(self.lock().candidates(task_id))
+        let s = self.lock();
+        let available = s.available();
+        Ok(s.assigned_candidates(task_id, &available)
+            .unwrap_or_else(|| State::everyone(&available)))
     }
 
-    async fn dispatch_candidates_of(
-        &self,
-        tasks: &[TaskId],
-    ) -> StoreResult<std::collections::HashMap<TaskId, Vec<Candidate>>> {
+    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<Vec<Arc<[Candidate]>>> {
         let s = self.lock();
-        Ok(tasks.iter().map(|t| (t.clone(), s.candidates(t))).collect())
+        let available = s.available();
+        let everyone: Arc<[Candidate]> = State::everyone(&available).into();
+        Ok(tasks
+            .iter()
+            .map(|t| {
+                s.assigned_candidates(t, &available)
+                    .map_or_else(|| everyone.clone(), Arc::from)
+            })
+            .collect())
     }
 
     async fn running_counts(

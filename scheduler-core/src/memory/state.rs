@@ -381,36 +381,46 @@ impl State {
         self.running_by_executor.remove(&x);
     }
 
-    /// The dispatch candidates of one task (see `Store::dispatch_candidates`).
-    pub(super) fn candidates(&self, task_id: &TaskId) -> Vec<Candidate> {
-        let assigned = self.assignments.get(task_id).filter(|l| !l.is_empty());
-        match assigned {
-            Some(list) => {
-                let mut v: Vec<Candidate> = list
-                    .iter()
-                    .filter_map(|a| {
-                        let e = self.executors.get(&a.executor_id)?;
-                        e.is_available().then(|| Candidate {
-                            executor: e.clone(),
-                            weight: a.weight,
-                            priority: a.priority,
-                        })
+    /// The executors that may take a dispatch, ordered by id, each shared.
+    pub(super) fn available(&self) -> Vec<Arc<Executor>> {
+        self.executors
+            .values()
+            .filter(|e| e.is_available())
+            .map(|e| Arc::new(e.clone()))
+            .collect()
+    }
+
+    /// Every executor of `available` as a candidate (a task with no
+    /// assignments).
+    pub(super) fn everyone(available: &[Arc<Executor>]) -> Vec<Candidate> {
+        available
+            .iter()
+            .map(|e| Candidate {
+                executor: e.clone(),
+                weight: 1,
+                priority: 0,
+            })
+            .collect()
+    }
+
+    /// The dispatch candidates of a task with assignments, among
+    /// `available` (see `Store::dispatch_candidates`), ordered by id;
+    /// `None` when it has no assignments (every executor is a candidate).
+    pub(super) fn assigned_candidates(&self, task_id: &TaskId, available: &[Arc<Executor>]) -> Option<Vec<Candidate>> {
+        let list = self.assignments.get(task_id).filter(|l| !l.is_empty())?;
+        Some(
+            available
+                .iter()
+                .filter_map(|e| {
+                    let a = list.iter().find(|a| a.executor_id == e.id)?;
+                    Some(Candidate {
+                        executor: e.clone(),
+                        weight: a.weight,
+                        priority: a.priority,
                     })
-                    .collect();
-                v.sort_by(|a, b| a.executor.id.cmp(&b.executor.id));
-                v
-            }
-            None => self
-                .executors
-                .values()
-                .filter(|e| e.is_available())
-                .map(|e| Candidate {
-                    executor: e.clone(),
-                    weight: 1,
-                    priority: 0,
                 })
                 .collect(),
-        }
+        )
     }
 
     /// Claims one fire; `next_run_time`, when given, is written too.

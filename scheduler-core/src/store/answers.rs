@@ -2,12 +2,14 @@
 //! load-balancer state, per-row outcomes of claims and updates.
 
 use crate::domain::*;
+use std::sync::Arc;
 
 /// An executor that may take a dispatch of a task, with its assignment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
-    /// The executor (online and healthy).
-    pub executor: Executor,
+    /// The executor (online and healthy), shared: the candidates of many
+    /// tasks, and the attempts sent to it, hold the same one.
+    pub executor: Arc<Executor>,
     /// Assignment weight (1 when the task has no assignments).
     pub weight: u32,
     /// Assignment priority (0 when the task has no assignments).

@@ -125,7 +125,7 @@ impl Store for SlowStore {
         self.inner.dispatch_candidates(task_id).await
     }
 
-    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, Vec<Candidate>>> {
+    async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<Vec<Arc<[Candidate]>>> {
         self.inner.dispatch_candidates_of(tasks).await
     }
 

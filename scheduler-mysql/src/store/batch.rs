@@ -278,18 +278,18 @@ impl MysqlStore {
         Ok(out)
     }
 
-    pub(super) async fn candidates_of(&self, tasks: &[TaskId]) -> StoreResult<HashMap<TaskId, Vec<Candidate>>> {
+    pub(super) async fn candidates_of(&self, tasks: &[TaskId]) -> StoreResult<Vec<Arc<[Candidate]>>> {
         // Two reads for any number of tasks: the available executors, and
         // the assignments of these tasks.
         let q = Sql::new(format!(
             "SELECT {EXECUTOR_COLS} FROM executors WHERE status = ? AND is_healthy = TRUE ORDER BY id"
         ))
         .bind(ExecutorStatus::Online.as_str());
-        let available: Vec<Executor> = self
+        let available: Vec<Arc<Executor>> = self
             .rows::<ExecutorRow>(q)
             .await?
             .into_iter()
-            .map(ExecutorRow::into_executor)
+            .map(|r| r.into_executor().map(Arc::new))
             .collect::<StoreResult<_>>()?;
         let mut assigned: HashMap<TaskId, Vec<TaskExecutor>> = HashMap::new();
         for chunk in tasks.chunks(READ_CHUNK) {
@@ -300,7 +300,8 @@ impl MysqlStore {
                 assigned.entry(task).or_default().push(a);
             }
         }
-        let everyone: Vec<Candidate> = available
+        // Every task without assignments shares one list.
+        let everyone: Arc<[Candidate]> = available
             .iter()
             .map(|e| Candidate {
                 executor: e.clone(),
@@ -310,23 +311,20 @@ impl MysqlStore {
             .collect();
         Ok(tasks
             .iter()
-            .map(|t| {
-                let list = match assigned.get(t) {
-                    // `available` is ordered by id, and so are these.
-                    Some(list) => available
-                        .iter()
-                        .filter_map(|e| {
-                            let a = list.iter().find(|a| a.executor_id == e.id)?;
-                            Some(Candidate {
-                                executor: e.clone(),
-                                weight: a.weight,
-                                priority: a.priority,
-                            })
+            .map(|t| match assigned.get(t) {
+                // `available` is ordered by id, and so are these.
+                Some(list) => available
+                    .iter()
+                    .filter_map(|e| {
+                        let a = list.iter().find(|a| a.executor_id == e.id)?;
+                        Some(Candidate {
+                            executor: e.clone(),
+                            weight: a.weight,
+                            priority: a.priority,
                         })
-                        .collect(),
-                    None => everyone.clone(),
-                };
-                (t.clone(), list)
+                    })
+                    .collect(),
+                None => everyone.clone(),
             })
             .collect())
     }

@@ -386,12 +386,26 @@ pub async fn dispatch_candidates_of_matches_one_by_one(store: Arc<dyn Store>) {
         .dispatch_candidates_of(&ids)
         .await
         .expect("dispatch_candidates_of");
-    assert_eq!(all.len(), 3);
-    for id in &ids {
+    assert_eq!(all.len(), 3, "one list per task, in order");
+    for (id, listed) in ids.iter().zip(&all) {
         let one = store.dispatch_candidates(id).await.expect("dispatch_candidates");
-        assert_eq!(all[id], one, "task {id}");
+        assert_eq!(listed[..], one[..], "task {id}");
     }
-    assert_eq!(all[&open.id].len(), 2);
-    assert_eq!(all[&assigned.id].len(), 2);
-    assert!(all[&stranded.id].is_empty());
+    assert_eq!(all[0].len(), 2);
+    assert_eq!(all[1].len(), 2);
+    assert!(all[2].is_empty());
+    // The same task asked twice, and two open tasks: answered in order.
+    let other = create_active(&*store, "open too", at(23)).await;
+    let again = vec![
+        stranded.id.clone(),
+        open.id.clone(),
+        other.id.clone(),
+        stranded.id.clone(),
+    ];
+    let got = store
+        .dispatch_candidates_of(&again)
+        .await
+        .expect("dispatch_candidates_of");
+    let sizes: Vec<usize> = got.iter().map(|c| c.len()).collect();
+    assert_eq!(sizes, [0, 2, 2, 0]);
 }

@@ -38,12 +38,12 @@ pub async fn dispatch_candidates_use_assignments_when_present(store: Arc<dyn Sto
     let got = store.dispatch_candidates(&t.id).await.expect("dispatch_candidates");
     let mut want = vec![
         Candidate {
-            executor: store.get_executor(&e[3].id).await.expect("get_executor"),
+            executor: Arc::new(store.get_executor(&e[3].id).await.expect("get_executor")),
             weight: 5,
             priority: 1,
         },
         Candidate {
-            executor: store.get_executor(&e[1].id).await.expect("get_executor"),
+            executor: Arc::new(store.get_executor(&e[1].id).await.expect("get_executor")),
             weight: 2,
             priority: 0,
         },
@@ -102,7 +102,7 @@ pub async fn dispatch_candidates_default_to_every_available_executor(store: Arc<
     let mut want = Vec::new();
     for i in [0, 2, 4] {
         want.push(Candidate {
-            executor: store.get_executor(&e[i].id).await.expect("get_executor"),
+            executor: Arc::new(store.get_executor(&e[i].id).await.expect("get_executor")),
             weight: 1,
             priority: 0,
         });
