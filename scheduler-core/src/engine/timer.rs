@@ -57,10 +57,13 @@ struct Entry {
     task: Arc<Task>,
     next: DateTime<Utc>,
     seq: u64,
+    /// The task's parsed schedule, once it has fired (a new entry is made
+    /// when the schedule changes).
+    schedule: Option<Arc<crate::schedule::Schedule>>,
 }
 
 struct Timer {
-    entries: HashMap<TaskId, Entry>,
+    entries: FxHashMap<TaskId, Entry>,
     /// Parsed schedules, shared by expression and zone, bounded.
     schedules: ScheduleCache,
     heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, TaskId)>>,
@@ -83,7 +86,7 @@ const FULL_RELOAD_EVERY: u32 = 60;
 impl Timer {
     fn new() -> Self {
         Self {
-            entries: HashMap::new(),
+            entries: FxHashMap::default(),
             schedules: ScheduleCache::new(SCHEDULE_CACHE),
             heap: BinaryHeap::new(),
             seq: 0,
@@ -135,7 +138,15 @@ impl Timer {
         self.seq += 1;
         let seq = self.seq;
         self.heap.push(Reverse((next, seq, task.id.clone())));
-        self.entries.insert(task.id.clone(), Entry { task, next, seq });
+        self.entries.insert(
+            task.id.clone(),
+            Entry {
+                task,
+                next,
+                seq,
+                schedule: None,
+            },
+        );
     }
 
     /// Applies a task as read from the store or written by this instance.
@@ -204,7 +215,14 @@ impl Timer {
                 continue;
             }
             let instant = entry.next;
-            let schedule = match self.schedules.get(&entry.task.cron_expression, &entry.task.timezone) {
+            let parsed = match &entry.schedule {
+                Some(s) => Ok(s.clone()),
+                None => self
+                    .schedules
+                    .get(&entry.task.cron_expression, &entry.task.timezone)
+                    .inspect(|s| entry.schedule = Some(s.clone())),
+            };
+            let schedule = match parsed {
                 Ok(s) => s,
                 Err(err) => {
                     tracing::error!(task_id = %id, error = %err, "stored task has an invalid schedule; not scheduled");

@@ -450,8 +450,9 @@ impl Store for MemoryStore {
         if from > to {
             return Ok(vec![]);
         }
-        Ok(s.hourly
+        Ok(s.task_slots
             .get(task_id)
+            .and_then(|slot| s.hourly.get(slot as usize))
             .into_iter()
             .flat_map(|hours| hours.range(from..=to))
             .map(|(hour, counts)| HourlyCounts {
@@ -472,12 +473,11 @@ impl Store for MemoryStore {
     async fn purge_hourly_counts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut s = self.lock();
         let mut n = 0;
-        for hours in s.hourly.values_mut() {
+        for hours in &mut s.hourly {
             let keep = hours.split_off(&before);
             n += hours.len() as u64;
             *hours = keep;
         }
-        s.hourly.retain(|_, hours| !hours.is_empty());
         Ok(n)
     }
 

@@ -374,28 +374,18 @@ impl Rows {
     }
 
     fn key(&self, slot: Slot) -> Key<'_> {
-        let row = self.get(slot);
-        if row.flags & TEXT_ID != 0 {
-            Key::Text(self.text_ids.get(&slot).map_or("", ExecutionId::as_str))
-        } else {
-            Key::Uuid(row.id.get())
-        }
-    }
-
-    fn matches(&self, slot: Slot, key: &Key<'_>) -> bool {
-        match (self.key(slot), key) {
-            (Key::Uuid(a), Key::Uuid(b)) => a == *b,
-            (Key::Text(a), Key::Text(b)) => a == *b,
-            _ => false,
-        }
+        key_of(&self.rows, &self.text_ids, slot)
     }
 
     pub(super) fn find(&self, id: &ExecutionId) -> Option<Slot> {
         let key = Key::of(id.as_str());
-        self.by_id.find(key.hash(), |s| self.matches(*s, &key)).copied()
+        self.by_id
+            .find(key.hash(), |s| key_matches(&self.rows, &self.text_ids, *s, &key))
+            .copied()
     }
 
     /// Stores a new row for `e` (with `flags`); `None` when the id is taken.
+    /// The id is parsed and hashed once, and looked up once.
     pub(super) fn insert(
         &mut self,
         e: &Execution,
@@ -404,10 +394,11 @@ impl Rows {
         params: Option<Arc<serde_json::Value>>,
         flags: u8,
     ) -> StoreResult<Option<Slot>> {
-        if self.find(&e.id).is_some() {
-            return Ok(None);
-        }
-        let uuid = uuid_bits(e.id.as_str());
+        let key = Key::of(e.id.as_str());
+        let uuid = match key {
+            Key::Uuid(v) => Some(v),
+            Key::Text(_) => None,
+        };
         let mut row = Row {
             id: Bits128::new(uuid.unwrap_or(0)),
             token: Bits128::default(),
@@ -428,22 +419,33 @@ impl Rows {
             flags: flags | if uuid.is_some() { 0 } else { TEXT_ID },
         };
         row.set_mutable(e, executor)?;
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => self.rows.push()?,
+        let Self {
+            by_id,
+            rows,
+            text_ids,
+            free,
+            len,
+        } = self;
+        let vacant = match by_id.entry(
+            key.hash(),
+            |s| key_matches(rows, text_ids, *s, &key),
+            |s| rehash(rows, text_ids, *s),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(_) => return Ok(None),
+            hashbrown::hash_table::Entry::Vacant(v) => v,
         };
-        if let Some(place) = self.rows.get_mut(slot) {
+        let slot = match free.pop() {
+            Some(s) => s,
+            None => rows.push()?,
+        };
+        if let Some(place) = rows.get_mut(slot) {
             *place = Some(row);
         }
         if uuid.is_none() {
-            self.text_ids.insert(slot, e.id.clone());
+            text_ids.insert(slot, e.id.clone());
         }
-        let hash = self.key(slot).hash();
-        let Self {
-            by_id, rows, text_ids, ..
-        } = self;
-        by_id.insert_unique(hash, slot, |s| rehash(rows, text_ids, *s));
-        self.len += 1;
+        vacant.insert(slot);
+        *len += 1;
         Ok(Some(slot))
     }
 
@@ -551,10 +553,22 @@ fn with_text<T>(key: &Key<'_>, f: impl FnOnce(&str) -> T) -> T {
     }
 }
 
-fn rehash(rows: &Slab, text_ids: &HashMap<Slot, ExecutionId>, slot: Slot) -> u64 {
+/// The key of the row in `slot` (an empty text for an empty slot).
+fn key_of<'a>(rows: &Slab, text_ids: &'a HashMap<Slot, ExecutionId>, slot: Slot) -> Key<'a> {
     match rows.get(slot).and_then(Option::as_ref) {
-        Some(r) if r.flags & TEXT_ID != 0 => Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)).hash(),
-        Some(r) => Key::Uuid(r.id.get()).hash(),
-        None => 0,
+        Some(r) if r.flags & TEXT_ID == 0 => Key::Uuid(r.id.get()),
+        _ => Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)),
     }
+}
+
+fn key_matches(rows: &Slab, text_ids: &HashMap<Slot, ExecutionId>, slot: Slot, key: &Key<'_>) -> bool {
+    match (key_of(rows, text_ids, slot), key) {
+        (Key::Uuid(a), Key::Uuid(b)) => a == *b,
+        (Key::Text(a), Key::Text(b)) => a == *b,
+        _ => false,
+    }
+}
+
+fn rehash(rows: &Slab, text_ids: &HashMap<Slot, ExecutionId>, slot: Slot) -> u64 {
+    key_of(rows, text_ids, slot).hash()
 }

@@ -9,7 +9,7 @@ use super::rows::{CLAIMED, Interner, NO_SLOT, Row, Rows, Slot, nanos, time};
 use crate::domain::*;
 use crate::store::*;
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -42,7 +42,7 @@ pub(super) struct State {
     /// Pending and not sent, by when it may be sent.
     pub(super) due: TimeIndex,
     /// Pending and sent (few: ordered by id when read).
-    pub(super) unanswered: BTreeSet<Slot>,
+    pub(super) unanswered: HashSet<Slot>,
     /// Not final, by timeout.
     pub(super) deadlines: TimeIndex,
     /// Per task slot.
@@ -51,8 +51,9 @@ pub(super) struct State {
     pub(super) pending: u64,
     pub(super) running: u64,
 
-    /// Counters of final executions per task and UTC hour of `scheduled_time`.
-    pub(super) hourly: HashMap<TaskId, BTreeMap<DateTime<Utc>, StatusCounts>>,
+    /// Per task slot: counters of final executions per UTC hour of
+    /// `scheduled_time`.
+    pub(super) hourly: Vec<BTreeMap<DateTime<Utc>, StatusCounts>>,
     /// `history.max_log_bytes`.
     pub(super) max_log_bytes: usize,
 
@@ -108,13 +109,13 @@ impl State {
             by_task: Vec::new(),
             by_executor: HashMap::default(),
             due: TimeIndex::new(),
-            unanswered: BTreeSet::new(),
+            unanswered: HashSet::default(),
             deadlines: TimeIndex::new(),
             activity: Vec::new(),
             running_by_executor: HashMap::default(),
             pending: 0,
             running: 0,
-            hourly: HashMap::default(),
+            hourly: Vec::new(),
             max_log_bytes,
             lb: HashMap::default(),
             instances: BTreeMap::new(),
@@ -163,6 +164,7 @@ impl State {
         self.by_task.resize_with(n, TimeIndex::new);
         self.activity.resize(n, TaskActivity::default());
         self.last_params.resize(n, None);
+        self.hourly.resize_with(n, BTreeMap::new);
         slot
     }
 
@@ -303,11 +305,25 @@ impl State {
         }
     }
 
+    /// The slot of an existing task; `NotFound` when there is no such task.
+    fn existing_task_slot(&mut self, id: &TaskId) -> StoreResult<Slot> {
+        match self.task_slots.get(id) {
+            // A task with a slot exists: slots are made for existing tasks
+            // only, and tasks are never removed.
+            Some(slot) => Ok(slot),
+            None if self.tasks.contains_key(id) => Ok(self.task_slot(id)),
+            None => Err(StoreError::task_not_found(id)),
+        }
+    }
+
     /// Stores a new execution (logs bounded); `flags` as [`Rows::insert`].
     pub(super) fn insert_execution(&mut self, e: &Execution, flags: u8) -> StoreResult<Slot> {
-        if !self.tasks.contains_key(&e.task_id) {
-            return Err(StoreError::task_not_found(&e.task_id));
-        }
+        let task = self.existing_task_slot(&e.task_id)?;
+        self.insert_in(task, e, flags)
+    }
+
+    /// [`insert_execution`](Self::insert_execution) for the task in `task`.
+    fn insert_in(&mut self, task: Slot, e: &Execution, flags: u8) -> StoreResult<Slot> {
         let bounded;
         let e = match &e.logs {
             Some(logs) if logs.len() > self.max_log_bytes => {
@@ -319,7 +335,6 @@ impl State {
             }
             _ => e,
         };
-        let task = self.task_slot(&e.task_id);
         let executor = self.executor_slot(e.executor_id.as_ref());
         let params = e.parameters.as_ref().map(|p| {
             let last = &mut self.last_params[task as usize];
@@ -332,7 +347,7 @@ impl State {
             return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
         };
         if e.status.is_final() {
-            self.count_final(&e.task_id, e.scheduled_time, e.status, e.start_time, e.end_time);
+            self.count_final(task, e.scheduled_time, e.status, e.start_time, e.end_time);
         }
         let ix = Indexed::of(slot, self.rows.get(slot));
         self.by_time.insert((ix.scheduled, slot));
@@ -344,18 +359,16 @@ impl State {
     /// Adds a final execution to its hour's counters.
     fn count_final(
         &mut self,
-        task: &TaskId,
+        task: Slot,
         scheduled: DateTime<Utc>,
         status: ExecutionStatus,
         start: Option<DateTime<Utc>>,
         end: Option<DateTime<Utc>>,
     ) {
         let hour = crate::engine::hour_of(scheduled);
-        let hours = match self.hourly.get_mut(task) {
-            Some(h) => h,
-            None => self.hourly.entry(task.clone()).or_default(),
-        };
-        hours.entry(hour).or_default().add_final_parts(status, start, end);
+        if let Some(hours) = self.hourly.get_mut(task as usize) {
+            hours.entry(hour).or_default().add_final_parts(status, start, end);
+        }
     }
 
     /// Deletes an execution and its index entries (retention); the hourly
@@ -425,19 +438,18 @@ impl State {
 
     /// Claims one fire; `next_run_time`, when given, is written too.
     pub(super) fn claim(&mut self, e: &Execution, next_run_time: Option<Option<DateTime<Utc>>>) -> StoreResult<Slot> {
-        if let Some(task) = self.task_slots.get(&e.task_id) {
-            let at = nanos(e.scheduled_time)?;
-            let taken = self.by_task[task as usize]
-                .range((at, 0)..=(at, Slot::MAX))
-                .any(|(_, s)| self.rows.get(*s).flags & CLAIMED != 0);
-            if taken {
-                return Err(StoreError::AlreadyFired {
-                    task_id: e.task_id.clone(),
-                    scheduled_time: e.scheduled_time,
-                });
-            }
+        let task = self.existing_task_slot(&e.task_id)?;
+        let at = nanos(e.scheduled_time)?;
+        let taken = self.by_task[task as usize]
+            .range((at, 0)..=(at, Slot::MAX))
+            .any(|(_, s)| self.rows.get(*s).flags & CLAIMED != 0);
+        if taken {
+            return Err(StoreError::AlreadyFired {
+                task_id: e.task_id.clone(),
+                scheduled_time: e.scheduled_time,
+            });
         }
-        let slot = self.insert_execution(e, CLAIMED)?;
+        let slot = self.insert_in(task, e, CLAIMED)?;
         if let Some(next) = next_run_time
             && let Some(t) = self.tasks.get_mut(&e.task_id)
             && t.status == TaskStatus::Active
@@ -471,8 +483,8 @@ impl State {
         let row = self.rows.get(slot);
         if row.status.is_final() {
             let (scheduled, start, end) = (time(row.scheduled), row.start_time(), row.end_time());
-            let (task, status) = (self.task_slots.id(row.task).clone(), row.status);
-            self.count_final(&task, scheduled, status, start, end);
+            let (task, status) = (row.task, row.status);
+            self.count_final(task, scheduled, status, start, end);
         }
         let after = Indexed::of(slot, self.rows.get(slot));
         self.reindex(Some(&before), Some(&after));
