@@ -91,6 +91,7 @@ async fn changes_applied_in_place_equal_changes_applied_to_the_execution() {
             dispatched_at: Some(Some(at)),
             timeout_at: Some(Some(at + chrono::Duration::seconds(30))),
             callback_token: Some(Some(hex.clone())),
+            result: Some(Some(serde_json::Value::Null)),
             ..ExecutionChange::default()
         },
         ExecutionChange {

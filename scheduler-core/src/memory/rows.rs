@@ -99,6 +99,9 @@ const TEXT_ID: u8 = 1;
 const HEX_TOKEN: u8 = 2;
 /// Inserted by a claim: the `(task, scheduled_time)` pair is taken.
 pub(super) const CLAIMED: u8 = 4;
+/// The result is JSON `null` (what a handler that returns nothing gives),
+/// kept without the extra fields.
+const NULL_RESULT: u8 = 8;
 
 /// The fields most final executions do not have.
 #[derive(Debug, Default)]
@@ -167,9 +170,7 @@ impl Row {
         self.status = e.status;
         self.extra = None;
         self.set_token(e.callback_token.as_deref());
-        if e.result.is_some() {
-            self.extra_mut().result = e.result.clone();
-        }
+        self.set_result(e.result.as_ref());
         if let Some(logs) = &e.logs {
             self.extra_mut().logs = Some(Box::from(logs.as_str()));
         }
@@ -209,10 +210,8 @@ impl Row {
         if let Some(token) = &change.callback_token {
             self.set_token(token.as_deref());
         }
-        if let Some(result) = &change.result
-            && (result.is_some() || self.extra.is_some())
-        {
-            self.extra_mut().result = result.clone();
+        if let Some(result) = &change.result {
+            self.set_result(result.as_ref());
         }
         if let Some(line) = &change.append_log {
             let extra = self.extra_mut();
@@ -235,6 +234,25 @@ impl Row {
         let text = token.filter(|_| hex.is_none()).map(Box::from);
         if text.is_some() || self.extra.is_some() {
             self.extra_mut().token = text;
+        }
+    }
+
+    /// Stores a result: JSON `null` as a flag, anything else in the extra
+    /// fields.
+    fn set_result(&mut self, result: Option<&serde_json::Value>) {
+        let null = result.is_some_and(serde_json::Value::is_null);
+        if null {
+            self.flags |= NULL_RESULT;
+        } else {
+            self.flags &= !NULL_RESULT;
+        }
+        match result.filter(|_| !null) {
+            Some(v) => self.extra_mut().result = Some(v.clone()),
+            None => {
+                if let Some(x) = self.extra.as_deref_mut() {
+                    x.result = None;
+                }
+            }
         }
     }
 
@@ -534,7 +552,11 @@ impl Rows {
             end_time: time_opt(r.end),
             status: r.status,
             parameters: r.params.as_deref().filter(|_| with_params).cloned(),
-            result: extra.and_then(|x| x.result.clone()),
+            result: if with_extra && r.flags & NULL_RESULT != 0 {
+                Some(serde_json::Value::Null)
+            } else {
+                extra.and_then(|x| x.result.clone())
+            },
             logs: extra.and_then(|x| x.logs.as_deref()).map(str::to_owned),
             retry_count: r.retry_count,
             created_at: time(r.created),
