@@ -1,5 +1,8 @@
-//! The timer loop: every active task's next instant in one ordered heap, one
+//! The timer loop: every active task's next instant in one ordered map of
+//! instants (the tasks due at each, in the order they were scheduled), one
 //! sleep until the earliest, no per-task timers and no polling of all tasks.
+//! Tasks that share an instant share its entry: taking an instant of 10 000
+//! fires costs 10 000 steps over one vector, not 10 000 heap sifts.
 //!
 //! Misfires (see docs/reference/semantics.md#misfires), with `misfire_threshold` = 5 s:
 //!
@@ -17,8 +20,7 @@ use crate::domain::{MisfirePolicy, Task, TaskId, TaskStatus};
 use crate::schedule::ScheduleCache;
 use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
@@ -66,7 +68,9 @@ struct Timer {
     entries: FxHashMap<TaskId, Entry>,
     /// Parsed schedules, shared by expression and zone, bounded.
     schedules: ScheduleCache,
-    heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, TaskId)>>,
+    /// Each instant with the tasks counting down to it, as `(task, seq)`;
+    /// a pair whose `seq` is no longer its entry's is stale and skipped.
+    due: BTreeMap<DateTime<Utc>, Vec<(TaskId, u64)>>,
     seq: u64,
     loaded: bool,
     /// The next change poll asks for tasks changed at or after this.
@@ -88,7 +92,7 @@ impl Timer {
         Self {
             entries: FxHashMap::default(),
             schedules: ScheduleCache::new(SCHEDULE_CACHE),
-            heap: BinaryHeap::new(),
+            due: BTreeMap::new(),
             seq: 0,
             loaded: false,
             poll_from: DateTime::<Utc>::MIN_UTC,
@@ -118,18 +122,22 @@ impl Timer {
 
     fn clear(&mut self) {
         self.entries.clear();
-        self.heap.clear();
+        self.due.clear();
         self.loaded = false;
     }
 
     fn earliest(&mut self) -> Option<DateTime<Utc>> {
-        while let Some(Reverse((t, seq, id))) = self.heap.peek() {
-            match self.entries.get(id) {
-                Some(e) if e.seq == *seq => return Some(*t),
-                _ => {
-                    self.heap.pop();
+        while let Some(mut first) = self.due.first_entry() {
+            let list = first.get_mut();
+            while let Some((id, seq)) = list.last() {
+                match self.entries.get(id) {
+                    Some(e) if e.seq == *seq => return Some(*first.key()),
+                    _ => {
+                        list.pop();
+                    }
                 }
             }
+            first.remove();
         }
         None
     }
@@ -137,7 +145,7 @@ impl Timer {
     fn schedule_entry(&mut self, task: Arc<Task>, next: DateTime<Utc>) {
         self.seq += 1;
         let seq = self.seq;
-        self.heap.push(Reverse((next, seq, task.id.clone())));
+        self.due.entry(next).or_default().push((task.id.clone(), seq));
         self.entries.insert(
             task.id.clone(),
             Entry {
@@ -200,71 +208,99 @@ impl Timer {
         // computed once per batch.
         let mut next_of: FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>> =
             FxHashMap::default();
-        while let Some(Reverse((t, seq, _))) = self.heap.peek() {
-            if *t > horizon || plans.len() >= limit {
+        while plans.len() < limit {
+            let Some(first) = self.due.first_entry() else { break };
+            if *first.key() > horizon {
                 break;
             }
-            let seq = *seq;
-            let Some(Reverse((_, _, id))) = self.heap.pop() else {
-                break;
-            };
-            let Some(entry) = self.entries.get_mut(&id) else {
-                continue;
-            };
-            if entry.seq != seq {
-                continue;
-            }
-            let instant = entry.next;
-            let parsed = match &entry.schedule {
-                Some(s) => Ok(s.clone()),
-                None => self
-                    .schedules
-                    .get(&entry.task.cron_expression, &entry.task.timezone)
-                    .inspect(|s| entry.schedule = Some(s.clone())),
-            };
-            let schedule = match parsed {
-                Ok(s) => s,
-                Err(err) => {
-                    tracing::error!(task_id = %id, error = %err, "stored task has an invalid schedule; not scheduled");
-                    self.entries.remove(&id);
-                    continue;
-                }
-            };
-            let (fire_at, kind, next, missed) = if now - instant > threshold {
-                let next = schedule.next_after(now);
-                let latest = schedule
-                    .latest_in(instant - Duration::milliseconds(1), now)
-                    .unwrap_or(instant);
-                match entry.task.misfire_policy {
-                    MisfirePolicy::FireOnce => (latest, FireKind::Misfire, next, Some((instant, latest))),
-                    MisfirePolicy::Skip => (instant, FireKind::SkipMissed, next, Some((instant, latest))),
-                }
+            // The whole instant when there is room for it, else its first part.
+            let room = limit - plans.len();
+            let taken = if first.get().len() <= room {
+                first.remove()
             } else {
-                let next = *next_of
-                    .entry((Arc::as_ptr(&schedule), instant))
-                    .or_insert_with(|| schedule.next_after(instant));
-                (instant, FireKind::OnTime, next, None)
+                let list = first.into_mut();
+                let rest = list.split_off(room);
+                std::mem::replace(list, rest)
             };
-            plans.push(FirePlan {
-                task: entry.task.clone(),
-                instant: fire_at,
-                kind,
-                next_run_time: next,
-                missed,
-            });
-            match next {
-                Some(n) => {
-                    self.seq += 1;
-                    entry.next = n;
-                    entry.seq = self.seq;
-                    self.heap.push(Reverse((n, self.seq, id)));
-                }
-                None => {
-                    self.entries.remove(&id);
-                }
+            // Tasks due together are mostly due together next time: a new
+            // instant's vector starts at this one's size.
+            let size = taken.len();
+            for (id, seq) in taken {
+                self.plan(id, seq, now, threshold, size, &mut next_of, &mut plans);
             }
         }
         plans
+    }
+
+    /// Plans the fire of the task `id` if `seq` is still its entry's, and
+    /// schedules its next instant (a new instant's vector sized `size`).
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &mut self,
+        id: TaskId,
+        seq: u64,
+        now: DateTime<Utc>,
+        threshold: Duration,
+        size: usize,
+        next_of: &mut FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>>,
+        plans: &mut Vec<FirePlan>,
+    ) {
+        let Some(entry) = self.entries.get_mut(&id) else { return };
+        if entry.seq != seq {
+            return;
+        }
+        let instant = entry.next;
+        let parsed = match &entry.schedule {
+            Some(s) => Ok(s.clone()),
+            None => self
+                .schedules
+                .get(&entry.task.cron_expression, &entry.task.timezone)
+                .inspect(|s| entry.schedule = Some(s.clone())),
+        };
+        let schedule = match parsed {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::error!(task_id = %id, error = %err, "stored task has an invalid schedule; not scheduled");
+                self.entries.remove(&id);
+                return;
+            }
+        };
+        let (fire_at, kind, next, missed) = if now - instant > threshold {
+            let next = schedule.next_after(now);
+            let latest = schedule
+                .latest_in(instant - Duration::milliseconds(1), now)
+                .unwrap_or(instant);
+            match entry.task.misfire_policy {
+                MisfirePolicy::FireOnce => (latest, FireKind::Misfire, next, Some((instant, latest))),
+                MisfirePolicy::Skip => (instant, FireKind::SkipMissed, next, Some((instant, latest))),
+            }
+        } else {
+            let next = *next_of
+                .entry((Arc::as_ptr(&schedule), instant))
+                .or_insert_with(|| schedule.next_after(instant));
+            (instant, FireKind::OnTime, next, None)
+        };
+        plans.push(FirePlan {
+            task: entry.task.clone(),
+            instant: fire_at,
+            kind,
+            next_run_time: next,
+            missed,
+        });
+        match next {
+            Some(n) => {
+                self.seq += 1;
+                entry.next = n;
+                entry.seq = self.seq;
+                self.due
+                    .entry(n)
+                    .or_insert_with(|| Vec::with_capacity(size))
+                    .push((id, self.seq));
+            }
+            None => {
+                self.entries.remove(&id);
+            }
+        }
     }
 }
 
