@@ -64,6 +64,17 @@ struct Entry {
     schedule: Option<Arc<crate::schedule::Schedule>>,
 }
 
+/// One `take_due` pass: its time and threshold, the size of the instant
+/// being taken, the next instants computed so far (tasks sharing a schedule
+/// and an instant share their next instant), and the plans made.
+struct Take {
+    now: DateTime<Utc>,
+    threshold: Duration,
+    size: usize,
+    next_of: FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>>,
+    plans: Vec<FirePlan>,
+}
+
 struct Timer {
     entries: FxHashMap<TaskId, Entry>,
     /// Parsed schedules, shared by expression and zone, bounded.
@@ -203,18 +214,20 @@ impl Timer {
         threshold: Duration,
         limit: usize,
     ) -> Vec<FirePlan> {
-        let mut plans = Vec::new();
-        // Tasks sharing a schedule and an instant share their next instant:
-        // computed once per batch.
-        let mut next_of: FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>> =
-            FxHashMap::default();
-        while plans.len() < limit {
+        let mut take = Take {
+            now,
+            threshold,
+            size: 0,
+            next_of: FxHashMap::default(),
+            plans: Vec::new(),
+        };
+        while take.plans.len() < limit {
             let Some(first) = self.due.first_entry() else { break };
             if *first.key() > horizon {
                 break;
             }
             // The whole instant when there is room for it, else its first part.
-            let room = limit - plans.len();
+            let room = limit - take.plans.len();
             let taken = if first.get().len() <= room {
                 first.remove()
             } else {
@@ -224,27 +237,17 @@ impl Timer {
             };
             // Tasks due together are mostly due together next time: a new
             // instant's vector starts at this one's size.
-            let size = taken.len();
+            take.size = taken.len();
             for (id, seq) in taken {
-                self.plan(id, seq, now, threshold, size, &mut next_of, &mut plans);
+                self.plan(id, seq, &mut take);
             }
         }
-        plans
+        take.plans
     }
 
     /// Plans the fire of the task `id` if `seq` is still its entry's, and
-    /// schedules its next instant (a new instant's vector sized `size`).
-    #[allow(clippy::too_many_arguments)]
-    fn plan(
-        &mut self,
-        id: TaskId,
-        seq: u64,
-        now: DateTime<Utc>,
-        threshold: Duration,
-        size: usize,
-        next_of: &mut FxHashMap<(*const crate::schedule::Schedule, DateTime<Utc>), Option<DateTime<Utc>>>,
-        plans: &mut Vec<FirePlan>,
-    ) {
+    /// schedules its next instant.
+    fn plan(&mut self, id: TaskId, seq: u64, take: &mut Take) {
         let Some(entry) = self.entries.get_mut(&id) else { return };
         if entry.seq != seq {
             return;
@@ -265,7 +268,8 @@ impl Timer {
                 return;
             }
         };
-        let (fire_at, kind, next, missed) = if now - instant > threshold {
+        let now = take.now;
+        let (fire_at, kind, next, missed) = if now - instant > take.threshold {
             let next = schedule.next_after(now);
             let latest = schedule
                 .latest_in(instant - Duration::milliseconds(1), now)
@@ -275,12 +279,13 @@ impl Timer {
                 MisfirePolicy::Skip => (instant, FireKind::SkipMissed, next, Some((instant, latest))),
             }
         } else {
-            let next = *next_of
+            let next = *take
+                .next_of
                 .entry((Arc::as_ptr(&schedule), instant))
                 .or_insert_with(|| schedule.next_after(instant));
             (instant, FireKind::OnTime, next, None)
         };
-        plans.push(FirePlan {
+        take.plans.push(FirePlan {
             task: entry.task.clone(),
             instant: fire_at,
             kind,
@@ -294,7 +299,7 @@ impl Timer {
                 entry.seq = self.seq;
                 self.due
                     .entry(n)
-                    .or_insert_with(|| Vec::with_capacity(size))
+                    .or_insert_with(|| Vec::with_capacity(take.size))
                     .push((id, self.seq));
             }
             None => {
