@@ -282,20 +282,19 @@ impl Store for MemoryStore {
 
     async fn dispatch_candidates(&self, task_id: &TaskId) -> StoreResult<Vec<Candidate>> {
         let s = self.lock();
-        let available = s.available();
-        Ok(s.assigned_candidates(task_id, &available)
-            .unwrap_or_else(|| State::everyone(&available)))
+        Ok(Candidate::among(&s.available(), s.assignments_of(task_id)))
     }
 
     async fn dispatch_candidates_of(&self, tasks: &[TaskId]) -> StoreResult<Vec<Arc<[Candidate]>>> {
         let s = self.lock();
         let available = s.available();
-        let everyone: Arc<[Candidate]> = State::everyone(&available).into();
+        // Every task without assignments shares one list.
+        let everyone: Arc<[Candidate]> = Candidate::among(&available, &[]).into();
         Ok(tasks
             .iter()
-            .map(|t| {
-                s.assigned_candidates(t, &available)
-                    .map_or_else(|| everyone.clone(), Arc::from)
+            .map(|t| match s.assignments_of(t) {
+                [] => everyone.clone(),
+                assigned => Candidate::among(&available, assigned).into(),
             })
             .collect())
     }

@@ -403,37 +403,9 @@ impl State {
             .collect()
     }
 
-    /// Every executor of `available` as a candidate (a task with no
-    /// assignments).
-    pub(super) fn everyone(available: &[Arc<Executor>]) -> Vec<Candidate> {
-        available
-            .iter()
-            .map(|e| Candidate {
-                executor: e.clone(),
-                weight: 1,
-                priority: 0,
-            })
-            .collect()
-    }
-
-    /// The dispatch candidates of a task with assignments, among
-    /// `available` (see `Store::dispatch_candidates`), ordered by id;
-    /// `None` when it has no assignments (every executor is a candidate).
-    pub(super) fn assigned_candidates(&self, task_id: &TaskId, available: &[Arc<Executor>]) -> Option<Vec<Candidate>> {
-        let list = self.assignments.get(task_id).filter(|l| !l.is_empty())?;
-        Some(
-            available
-                .iter()
-                .filter_map(|e| {
-                    let a = list.iter().find(|a| a.executor_id == e.id)?;
-                    Some(Candidate {
-                        executor: e.clone(),
-                        weight: a.weight,
-                        priority: a.priority,
-                    })
-                })
-                .collect(),
-        )
+    /// The assignments of a task (empty when it has none).
+    pub(super) fn assignments_of(&self, task_id: &TaskId) -> &[TaskExecutor] {
+        self.assignments.get(task_id).map_or(&[], Vec::as_slice)
     }
 
     /// Claims one fire; `next_run_time`, when given, is written too.

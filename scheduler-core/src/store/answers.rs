@@ -16,6 +16,38 @@ pub struct Candidate {
     pub priority: i32,
 }
 
+impl Candidate {
+    /// The candidates of a task among `available`, the online and healthy
+    /// executors ordered by id: the assigned ones with their assignment's
+    /// weight and priority, or every one (weight 1, priority 0) when the task
+    /// has no assignments: the rule of
+    /// [`Store::dispatch_candidates`](crate::Store::dispatch_candidates), for
+    /// stores to share.
+    pub fn among(available: &[Arc<Executor>], assigned: &[TaskExecutor]) -> Vec<Candidate> {
+        if assigned.is_empty() {
+            return available
+                .iter()
+                .map(|e| Candidate {
+                    executor: e.clone(),
+                    weight: 1,
+                    priority: 0,
+                })
+                .collect();
+        }
+        available
+            .iter()
+            .filter_map(|e| {
+                let a = assigned.iter().find(|a| a.executor_id == e.id)?;
+                Some(Candidate {
+                    executor: e.clone(),
+                    weight: a.weight,
+                    priority: a.priority,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Whether a registration created an executor or updated an existing one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Registered {

@@ -301,29 +301,11 @@ impl MysqlStore {
             }
         }
         // Every task without assignments shares one list.
-        let everyone: Arc<[Candidate]> = available
-            .iter()
-            .map(|e| Candidate {
-                executor: e.clone(),
-                weight: 1,
-                priority: 0,
-            })
-            .collect();
+        let everyone: Arc<[Candidate]> = Candidate::among(&available, &[]).into();
         Ok(tasks
             .iter()
             .map(|t| match assigned.get(t) {
-                // `available` is ordered by id, and so are these.
-                Some(list) => available
-                    .iter()
-                    .filter_map(|e| {
-                        let a = list.iter().find(|a| a.executor_id == e.id)?;
-                        Some(Candidate {
-                            executor: e.clone(),
-                            weight: a.weight,
-                            priority: a.priority,
-                        })
-                    })
-                    .collect(),
+                Some(list) => Candidate::among(&available, list).into(),
                 None => everyone.clone(),
             })
             .collect())
