@@ -37,7 +37,23 @@ pub struct DispatchRequest {
 /// the request or the store.
 #[doc(hidden)]
 pub fn is_callback_token(token: &[u8]) -> bool {
-    token.len() == 32 && token.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    callback_token_value(token).is_some()
+}
+
+/// The value of a token of [`is_callback_token`]'s shape, read in one pass
+/// (the memory store keeps tokens as this number).
+pub(crate) fn callback_token_value(token: &[u8]) -> Option<u128> {
+    if token.len() != 32 {
+        return None;
+    }
+    token.iter().try_fold(0u128, |v, b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some((v << 4) | u128::from(d))
+    })
 }
 
 /// A fresh callback token (see [`is_callback_token`]).

@@ -49,22 +49,6 @@ fn uuid_bits(id: &str) -> Option<u128> {
     uuid::Uuid::try_parse(id).ok().map(|u| u.as_u128())
 }
 
-/// The value of a callback token of 32 lower-case hex digits (the form
-/// [`crate::dispatch::is_callback_token`] accepts), in one pass.
-fn hex_token(token: &str) -> Option<u128> {
-    if token.len() != 32 {
-        return None;
-    }
-    token.bytes().try_fold(0u128, |v, b| {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return None,
-        };
-        Some((v << 4) | u128::from(d))
-    })
-}
-
 fn uuid_text(v: u128, buf: &mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &str {
     uuid::Uuid::from_u128(v).hyphenated().encode_lower(buf)
 }
@@ -224,7 +208,7 @@ impl Row {
     /// Stores a callback token: as 128 bits when it is 32 lower-case hex
     /// digits, else as text in the extra fields.
     fn set_token(&mut self, token: Option<&str>) {
-        let hex = token.and_then(hex_token);
+        let hex = token.and_then(|t| crate::dispatch::callback_token_value(t.as_bytes()));
         self.token = Bits128::new(hex.unwrap_or(0));
         if hex.is_some() {
             self.flags |= HEX_TOKEN;
@@ -525,14 +509,13 @@ impl Rows {
         with_text(&self.key(slot), |x| x.cmp(id.as_str()))
     }
 
-    /// The stored execution; `with_params: false` leaves `parameters` out
-    /// (`None`), for updates, which never change them.
+    /// The stored execution; `with_extra: false` leaves the result and the
+    /// logs out (`None`), as list items show it.
     pub(super) fn decode(
         &self,
         slot: Slot,
         tasks: &Interner<TaskId>,
         executors: &Interner<ExecutorId>,
-        with_params: bool,
         with_extra: bool,
     ) -> Execution {
         let r = self.get(slot);
@@ -551,7 +534,7 @@ impl Rows {
             start_time: time_opt(r.start),
             end_time: time_opt(r.end),
             status: r.status,
-            parameters: r.params.as_deref().filter(|_| with_params).cloned(),
+            parameters: r.params.as_deref().cloned(),
             result: if with_extra && r.flags & NULL_RESULT != 0 {
                 Some(serde_json::Value::Null)
             } else {

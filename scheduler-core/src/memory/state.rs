@@ -189,14 +189,12 @@ impl State {
 
     /// The stored execution in `slot`.
     pub(super) fn execution(&self, slot: Slot) -> Execution {
-        self.rows
-            .decode(slot, &self.task_slots, &self.executor_slots, true, true)
+        self.rows.decode(slot, &self.task_slots, &self.executor_slots, true)
     }
 
     /// The execution in `slot` as list items show it: no logs, no result.
     pub(super) fn list_item(&self, slot: Slot) -> Execution {
-        self.rows
-            .decode(slot, &self.task_slots, &self.executor_slots, true, false)
+        self.rows.decode(slot, &self.task_slots, &self.executor_slots, false)
     }
 
     /// Moves a row's entries in the indexes that depend on mutable fields
