@@ -44,9 +44,9 @@ done
 s=$(curl -fsS -X POST "$URL/api/v1/executions/$EXEC/stop" -H 'Content-Type: application/json' | json 'd["status"]')
 [ "$s" = cancelled ] || { echo "stop gave $s"; exit 1; }
 curl -fsS "$URL/api/v1/tasks/$TASK/stats" | json 'd["24h"]["success"]' >/dev/null
-curl -fsS "$URL/metrics" | grep -q '^chronoflow_fires_total' || { echo "no fire metric"; exit 1; }
-curl -fsS "$URL/api/v1/openapi.json" | json 'd["openapi"]' | grep -q '^3' || { echo "no OpenAPI 3 document"; exit 1; }
-curl -fsS "$URL/" | grep -q 'id="root"' || { echo "no dashboard at /"; exit 1; }
+curl -fsS "$URL/metrics" | grep '^chronoflow_fires_total' >/dev/null || { echo "no fire metric"; exit 1; }
+curl -fsS "$URL/api/v1/openapi.json" | json 'd["openapi"]' | grep '^3' >/dev/null || { echo "no OpenAPI 3 document"; exit 1; }
+curl -fsS "$URL/" | grep 'id="root"' >/dev/null || { echo "no dashboard at /"; exit 1; }
 kill -TERM "$SERVER"
 code=0; wait "$SERVER" || code=$?
 [ "$code" = 0 ] || { echo "server exited $code on SIGTERM"; cat "$LOG"; exit 1; }
