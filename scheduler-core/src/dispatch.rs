@@ -43,22 +43,32 @@ pub fn is_callback_token(token: &[u8]) -> bool {
 /// The value of a token of [`is_callback_token`]'s shape, read in one pass
 /// (the memory store keeps tokens as this number).
 pub(crate) fn callback_token_value(token: &[u8]) -> Option<u128> {
-    if token.len() != 32 {
+    let (hi, lo) = (token.get(..16)?, token.get(16..)?);
+    if lo.len() != 16 {
         return None;
     }
-    token.iter().try_fold(0u128, |v, b| {
+    Some((u128::from(hex_u64(hi)?) << 64) | u128::from(hex_u64(lo)?))
+}
+
+/// Sixteen lower-case hex digits as a number.
+fn hex_u64(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |v, b| {
         let d = match b {
             b'0'..=b'9' => b - b'0',
             b'a'..=b'f' => b - b'a' + 10,
             _ => return None,
         };
-        Some((v << 4) | u128::from(d))
+        Some((v << 4) | u64::from(d))
     })
 }
 
 /// A fresh callback token (see [`is_callback_token`]).
 pub(crate) fn new_callback_token() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    let mut buf = [0u8; uuid::fmt::Simple::LENGTH];
+    uuid::Uuid::from_u128(rand::random::<u128>())
+        .simple()
+        .encode_lower(&mut buf)
+        .to_owned()
 }
 
 /// A final or progress report about an execution, from its executor.
@@ -179,5 +189,18 @@ mod tests {
         }
         assert!(!is_callback_token(b"0123456789ABCDEF0123456789abcdef"));
         assert!(!is_callback_token(b"0123456789abcdef"));
+        assert!(!is_callback_token(b"0123456789abcdef0123456789abcdef0"));
+        assert!(!is_callback_token(b"0123456789abcdef0123456789abcde"));
+        assert!(!is_callback_token(b"0123456789abcdeg0123456789abcdef"));
+    }
+
+    #[test]
+    fn a_token_reads_back_as_the_number_it_spells() {
+        let v = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+        assert_eq!(callback_token_value(format!("{v:032x}").as_bytes()), Some(v));
+        for _ in 0..1000 {
+            let t = new_callback_token();
+            assert_eq!(callback_token_value(t.as_bytes()).map(|v| format!("{v:032x}")), Some(t));
+        }
     }
 }

@@ -95,6 +95,23 @@ async fn pause_resume_update_delete_take_effect_at_once() {
     assert_eq!((deleted.status, deleted.next_run_time), (TaskStatus::Deleted, None));
 }
 
+/// The timer keeps tasks in numbered slots that a deleted task frees: the
+/// task that takes the slot next fires at its own instants only, never at
+/// the instant the deleted task was counting down to.
+#[tokio::test(start_paused = true)]
+async fn a_task_created_after_a_delete_fires_only_at_its_own_instants() {
+    let h = harness().await;
+    h.executor("e1").await;
+    let gone = h.task(NewTask::new("gone", "10 * * * * *")).await;
+    h.run_until(t0() + secs(2)).await;
+    h.scheduler.delete_task(&gone.id).await.unwrap();
+    let next = h.task(NewTask::new("next", "30 * * * * *")).await;
+    h.run_until(t0() + secs(31)).await;
+    assert!(h.executions(&gone.id).await.is_empty(), "no fire after delete");
+    let got: Vec<_> = h.executions(&next.id).await.iter().map(|e| e.scheduled_time).collect();
+    assert_eq!(got, vec![t0() + secs(30)]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn option_change_keeps_the_current_countdown() {
     let h = harness().await;

@@ -44,6 +44,13 @@ pub(crate) struct Attempt {
 // An instant moves and collects thousands of these: keep them small.
 const _: () = assert!(std::mem::size_of::<Attempt>() <= 64);
 
+/// An answer to a sent attempt: the write it comes to, when that is all
+/// (see [`Inner::success_write`]), or what [`Inner::settle`] must decide.
+pub(super) enum Answer {
+    Write(ExecutionUpdate),
+    Settle(Attempt, DispatchOutcome),
+}
+
 pub(super) fn chrono_of(d: std::time::Duration) -> Duration {
     Duration::from_std(d).unwrap_or(Duration::MAX)
 }
@@ -267,7 +274,7 @@ impl Inner {
     /// Sends a recorded attempt and applies the answer.
     pub(super) async fn run_attempt(self: Arc<Self>, a: Attempt) {
         let (a, outcome) = self.clone().send(a).await;
-        self.settle(a, outcome).await;
+        self.settle(a, outcome, self.now()).await;
     }
 
     /// Sends a recorded attempt (with the request built when it was
@@ -300,8 +307,33 @@ impl Inner {
         })
     }
 
-    /// Records the answer to a sent attempt.
-    pub(super) async fn settle(&self, a: Attempt, outcome: DispatchOutcome) {
+    /// The write of the fire path's common answer: a synchronous success of
+    /// a recorded attempt (one batched write, not awaited). Any other answer
+    /// is handed back for [`settle`](Self::settle).
+    pub(super) fn success_write(&self, a: Attempt, outcome: DispatchOutcome, answered_at: DateTime<Utc>) -> Answer {
+        match outcome {
+            DispatchOutcome::Finished(report) if report.status == Success && a.execution.dispatched_at.is_some() => {
+                metrics::dispatch("finished");
+                let exec = &a.execution;
+                let (guard, change) =
+                    transition::succeeded(exec, report.result, report.logs, report.end_time, answered_at);
+                Answer::Write(ExecutionUpdate {
+                    id: exec.id.clone(),
+                    guard,
+                    change,
+                })
+            }
+            other => Answer::Settle(a, other),
+        }
+    }
+
+    /// Records the answer to a sent attempt, given at `answered_at` (what
+    /// a synchronous success without its own end time ends at).
+    pub(super) async fn settle(&self, a: Attempt, outcome: DispatchOutcome, answered_at: DateTime<Utc>) {
+        let (a, outcome) = match self.success_write(a, outcome, answered_at) {
+            Answer::Write(update) => return self.write_later(update, Some(Success)).await,
+            Answer::Settle(a, outcome) => (a, outcome),
+        };
         let Attempt {
             execution: exec,
             task,
@@ -312,18 +344,6 @@ impl Inner {
             DispatchOutcome::Accepted => {
                 metrics::dispatch("accepted");
                 self.mark_running(&exec, &task, &executor).await;
-            }
-            DispatchOutcome::Finished(report) if report.status == Success && exec.dispatched_at.is_some() => {
-                // The common case of the fire path: one batched write, not awaited.
-                metrics::dispatch("finished");
-                let (guard, change) =
-                    transition::succeeded(&exec, report.result, report.logs, report.end_time, self.now());
-                let update = ExecutionUpdate {
-                    id: exec.id.clone(),
-                    guard,
-                    change,
-                };
-                self.write_later(update, Some(Success)).await;
             }
             DispatchOutcome::Finished(report) => {
                 metrics::dispatch("finished");

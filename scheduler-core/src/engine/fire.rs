@@ -2,7 +2,7 @@
 //! instant for modes that do not look at the task's activity, in blocks) →
 //! starts at the instant.
 
-use super::attempt::{Attempt, chrono_of, note_fire_lag};
+use super::attempt::{Answer, Attempt, chrono_of, note_fire_lag};
 use super::timer::{FireKind, FirePlan, TimerMsg};
 use super::{Inner, metrics};
 use crate::domain::*;
@@ -218,13 +218,19 @@ impl Inner {
         // In-process handlers that wait, just spawned on this worker, start
         // before the bookkeeping below.
         tokio::task::yield_now().await;
+        // Successes are written as one group; other answers one by one.
+        let mut succeeded = Vec::with_capacity(prepared.len());
         for mut a in prepared {
             if let Some(answer) = a.answer.take() {
                 let (outcome, sent_at) = *answer;
                 note_fire_lag(&a.execution, sent_at);
-                self.settle(a, outcome).await;
+                match self.success_write(a, outcome, sent_at) {
+                    Answer::Write(update) => succeeded.push((update, Some(ExecutionStatus::Success))),
+                    Answer::Settle(a, outcome) => self.settle(a, outcome, sent_at).await,
+                }
             }
         }
+        self.write_all_later(succeeded).await;
     }
 
     /// Starts every attempt the dispatcher readied, in place, and keeps each
@@ -333,10 +339,12 @@ impl Inner {
 
     /// Claims one block of fires in one store call and readies their dispatch.
     async fn claim_block(&self, block: Vec<(FirePlan, Option<Arc<Executor>>)>, instant: DateTime<Utc>) -> Vec<Attempt> {
+        // One clock read for the block: its rows are made within microseconds.
+        let now = self.now();
         let execs: Vec<Execution> = block
             .iter()
             .map(|(plan, picked)| {
-                let mut exec = self.fire_execution(plan, Pending);
+                let mut exec = self.fire_execution(plan, Pending, now);
                 if let Some(executor) = picked {
                     let (_, attempt) = self.attempt_record(0, executor, &plan.task, instant);
                     attempt.apply_to(&mut exec);
@@ -391,9 +399,9 @@ impl Inner {
         out
     }
 
-    /// The execution row of a fire, in `status`, with nothing dispatched.
-    fn fire_execution(&self, plan: &FirePlan, status: ExecutionStatus) -> Execution {
-        let now = self.now();
+    /// The execution row of a fire, in `status`, made at `now`, with nothing
+    /// dispatched.
+    fn fire_execution(&self, plan: &FirePlan, status: ExecutionStatus, now: DateTime<Utc>) -> Execution {
         let params = plan.task.parameters.clone().map(serde_json::Value::Object);
         let mut exec = Execution::new_pending(plan.task.id.clone(), TriggerType::Schedule, plan.instant, params, now);
         exec.status = status;
@@ -417,7 +425,7 @@ impl Inner {
     /// Inserts the fire's execution row, unique per (task, instant), for a
     /// fire decided at its instant.
     pub(super) async fn claim(&self, plan: &FirePlan, status: ExecutionStatus) -> Option<Execution> {
-        let exec = self.fire_execution(plan, status);
+        let exec = self.fire_execution(plan, status, self.now());
         match self.store.claim_fire(&exec, plan.next_run_time).await {
             Ok(e) => {
                 metrics::fire(fire_label(plan));

@@ -37,7 +37,7 @@ pub use builder::{SchedulerBuilder, hostname};
 pub use config::{HistoryConfig, ROLLUP_RETENTION, SchedulerConfig};
 pub use history::PurgeReport;
 pub use scheduler::Scheduler;
-pub use stats::{DailyStats, TaskStats, WindowStats, hour_of};
+pub use stats::{DailyStats, TaskStats, WindowStats};
 
 use crate::balance::BalancerRegistry;
 use crate::clock::Clock;

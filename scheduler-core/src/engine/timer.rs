@@ -75,13 +75,85 @@ struct Take {
     plans: Vec<FirePlan>,
 }
 
+/// The entries by task, each in a numbered slot: the instants refer to
+/// slots, so taking an instant reads each entry by position instead of
+/// hashing its task's id.
+#[derive(Default)]
+struct Entries {
+    slots: Vec<Option<Entry>>,
+    by_task: FxHashMap<TaskId, u32>,
+    free: Vec<u32>,
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        self.by_task.len()
+    }
+
+    fn get_mut(&mut self, id: &TaskId) -> Option<&mut Entry> {
+        let s = *self.by_task.get(id)?;
+        self.at_mut(s)
+    }
+
+    fn at(&self, slot: u32) -> Option<&Entry> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    fn at_mut(&mut self, slot: u32) -> Option<&mut Entry> {
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// Puts `entry` in its task's slot (a new one for a new task).
+    fn insert(&mut self, entry: Entry) -> u32 {
+        let slot = match self.by_task.get(&entry.task.id) {
+            Some(s) => *s,
+            None => {
+                let s = self.free.pop().unwrap_or_else(|| {
+                    self.slots.push(None);
+                    u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+                });
+                self.by_task.insert(entry.task.id.clone(), s);
+                s
+            }
+        };
+        self.slots[slot as usize] = Some(entry);
+        slot
+    }
+
+    fn remove(&mut self, id: &TaskId) {
+        if let Some(s) = self.by_task.remove(id) {
+            self.slots[s as usize] = None;
+            self.free.push(s);
+        }
+    }
+
+    fn remove_at(&mut self, slot: u32) {
+        if let Some(e) = self.slots.get_mut(slot as usize).and_then(Option::take) {
+            self.by_task.remove(&e.task.id);
+            self.free.push(slot);
+        }
+    }
+
+    fn retain(&mut self, keep: impl Fn(&TaskId) -> bool) {
+        let gone: Vec<TaskId> = self.by_task.keys().filter(|id| !keep(id)).cloned().collect();
+        for id in gone {
+            self.remove(&id);
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 struct Timer {
-    entries: FxHashMap<TaskId, Entry>,
+    entries: Entries,
     /// Parsed schedules, shared by expression and zone, bounded.
     schedules: ScheduleCache,
-    /// Each instant with the tasks counting down to it, as `(task, seq)`;
-    /// a pair whose `seq` is no longer its entry's is stale and skipped.
-    due: BTreeMap<DateTime<Utc>, Vec<(TaskId, u64)>>,
+    /// Each instant with the tasks counting down to it, as `(slot, seq)`;
+    /// a pair whose `seq` is no longer its slot's entry's is stale and
+    /// skipped (sequence numbers are never reused, slots are).
+    due: BTreeMap<DateTime<Utc>, Vec<(u32, u64)>>,
     seq: u64,
     loaded: bool,
     /// The next change poll asks for tasks changed at or after this.
@@ -101,7 +173,7 @@ const FULL_RELOAD_EVERY: u32 = 60;
 impl Timer {
     fn new() -> Self {
         Self {
-            entries: FxHashMap::default(),
+            entries: Entries::default(),
             schedules: ScheduleCache::new(SCHEDULE_CACHE),
             due: BTreeMap::new(),
             seq: 0,
@@ -119,7 +191,7 @@ impl Timer {
     /// stored one and the one after its latest claimed fire (`last_fires`).
     fn resync(&mut self, tasks: Vec<Task>, last_fires: &HashMap<TaskId, DateTime<Utc>>, now: DateTime<Utc>) {
         let live: std::collections::HashSet<TaskId> = tasks.iter().map(|t| t.id.clone()).collect();
-        self.entries.retain(|id, _| live.contains(id));
+        self.entries.retain(|id| live.contains(id));
         for mut t in tasks {
             if let Some(last) = last_fires.get(&t.id)
                 && t.next_run_time.is_none_or(|n| n <= *last)
@@ -140,8 +212,8 @@ impl Timer {
     fn earliest(&mut self) -> Option<DateTime<Utc>> {
         while let Some(mut first) = self.due.first_entry() {
             let list = first.get_mut();
-            while let Some((id, seq)) = list.last() {
-                match self.entries.get(id) {
+            while let Some((slot, seq)) = list.last() {
+                match self.entries.at(*slot) {
                     Some(e) if e.seq == *seq => return Some(*first.key()),
                     _ => {
                         list.pop();
@@ -156,16 +228,13 @@ impl Timer {
     fn schedule_entry(&mut self, task: Arc<Task>, next: DateTime<Utc>) {
         self.seq += 1;
         let seq = self.seq;
-        self.due.entry(next).or_default().push((task.id.clone(), seq));
-        self.entries.insert(
-            task.id.clone(),
-            Entry {
-                task,
-                next,
-                seq,
-                schedule: None,
-            },
-        );
+        let slot = self.entries.insert(Entry {
+            task,
+            next,
+            seq,
+            schedule: None,
+        });
+        self.due.entry(next).or_default().push((slot, seq));
     }
 
     /// Applies a task as read from the store or written by this instance.
@@ -238,17 +307,17 @@ impl Timer {
             // Tasks due together are mostly due together next time: a new
             // instant's vector starts at this one's size.
             take.size = taken.len();
-            for (id, seq) in taken {
-                self.plan(id, seq, &mut take);
+            for (slot, seq) in taken {
+                self.plan(slot, seq, &mut take);
             }
         }
         take.plans
     }
 
-    /// Plans the fire of the task `id` if `seq` is still its entry's, and
-    /// schedules its next instant.
-    fn plan(&mut self, id: TaskId, seq: u64, take: &mut Take) {
-        let Some(entry) = self.entries.get_mut(&id) else { return };
+    /// Plans the fire of the task in `slot` if `seq` is still its entry's,
+    /// and schedules its next instant.
+    fn plan(&mut self, slot: u32, seq: u64, take: &mut Take) {
+        let Some(entry) = self.entries.at_mut(slot) else { return };
         if entry.seq != seq {
             return;
         }
@@ -263,8 +332,8 @@ impl Timer {
         let schedule = match parsed {
             Ok(s) => s,
             Err(err) => {
-                tracing::error!(task_id = %id, error = %err, "stored task has an invalid schedule; not scheduled");
-                self.entries.remove(&id);
+                tracing::error!(task_id = %entry.task.id, error = %err, "stored task has an invalid schedule; not scheduled");
+                self.entries.remove_at(slot);
                 return;
             }
         };
@@ -300,10 +369,10 @@ impl Timer {
                 self.due
                     .entry(n)
                     .or_insert_with(|| Vec::with_capacity(take.size))
-                    .push((id, self.seq));
+                    .push((slot, self.seq));
             }
             None => {
-                self.entries.remove(&id);
+                self.entries.remove_at(slot);
             }
         }
     }
@@ -445,6 +514,14 @@ async fn load(inner: &Inner) -> crate::store::StoreResult<(Vec<Task>, HashMap<Ta
 
 /// Hands a batch of planned fires to the fire pipeline, grouped by instant.
 fn launch(inner: &Arc<Inner>, plans: Vec<FirePlan>) {
+    if let Some(first) = plans.first()
+        && plans.iter().all(|p| p.instant == first.instant)
+    {
+        // The usual case: one instant, handed over as it is.
+        let (me, instant) = (inner.clone(), first.instant);
+        inner.spawn(async move { me.fire_group(instant, plans).await });
+        return;
+    }
     let mut by_instant: BTreeMap<DateTime<Utc>, Vec<FirePlan>> = BTreeMap::new();
     for p in plans {
         by_instant.entry(p.instant).or_default().push(p);

@@ -3,11 +3,12 @@
 //! coalesced into [`Store::update_executions`](crate::Store::update_executions)
 //! batches.
 //!
-//! Callers queue a write and (when they need it) await its outcome. One task
-//! takes whatever is queued, up to [`BATCH`], writes it in one call, and
-//! answers each caller: while a batch is being written the next one fills, so
-//! batches grow with the load and a lone write waits for nobody. The queue is
-//! bounded ([`QUEUE`]): when the store falls behind, callers wait to queue
+//! Callers queue a write, or the writes of a whole block of fires at once,
+//! and (when they need it) await its outcome. One task takes whatever is
+//! queued, up to [`BATCH`], writes it in one call, and answers each caller:
+//! while a batch is being written the next one fills, so batches grow with
+//! the load and a lone write waits for nobody. The queue is bounded
+//! ([`QUEUE`] writes): when the store falls behind, callers wait to queue
 //! (backpressure reaches the fire path, whose in-flight fires are bounded in
 //! turn). A store outage is retried with backoff for [`RETRY_FOR`]; a write
 //! still not made then is dropped with an error log, and its execution ends by
@@ -18,7 +19,7 @@ use crate::domain::ExecutionStatus;
 use crate::store::{ExecutionUpdate, StoreError, StoreResult, UpdateOutcome};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Writes waiting at most; a caller beyond this waits to queue.
 pub(crate) const QUEUE: usize = 16_384;
@@ -37,11 +38,37 @@ pub(crate) struct Queued {
     reply: Option<oneshot::Sender<StoreResult<UpdateOutcome>>>,
 }
 
-pub(crate) type WriteQueue = mpsc::Sender<Queued>;
-pub(crate) type WriteReceiver = mpsc::Receiver<Queued>;
+/// The sending side: groups of writes, and the room left for more.
+pub(crate) struct WriteQueue {
+    tx: mpsc::UnboundedSender<Vec<Queued>>,
+    /// One permit per write the queue has room for; a group takes its
+    /// permits before it is queued, the writer gives them back as it takes
+    /// the group out.
+    room: Arc<Semaphore>,
+}
+
+pub(crate) struct WriteReceiver {
+    rx: mpsc::UnboundedReceiver<Vec<Queued>>,
+    room: Arc<Semaphore>,
+}
+
+impl WriteReceiver {
+    /// Writes queued and not taken yet.
+    fn backlog(&self) -> usize {
+        QUEUE.saturating_sub(self.room.available_permits())
+    }
+
+    /// Takes a group out of the queue, giving back its room.
+    fn took(&self, group: Vec<Queued>) -> Vec<Queued> {
+        self.room.add_permits(group.len());
+        group
+    }
+}
 
 pub(crate) fn queue() -> (WriteQueue, WriteReceiver) {
-    mpsc::channel(QUEUE)
+    let (tx, rx) = mpsc::unbounded_channel();
+    let room = Arc::new(Semaphore::new(QUEUE));
+    (WriteQueue { tx, room: room.clone() }, WriteReceiver { rx, room })
 }
 
 impl Inner {
@@ -49,6 +76,26 @@ impl Inner {
     /// the metrics as `finished` once applied).
     pub(crate) async fn write_later(&self, update: ExecutionUpdate, finished: Option<ExecutionStatus>) {
         self.enqueue(update, finished, None).await;
+    }
+
+    /// [`write_later`](Self::write_later) for many writes, queued in groups
+    /// of at most [`BATCH`] (one queue operation each, not one per write).
+    pub(crate) async fn write_all_later(&self, updates: Vec<(ExecutionUpdate, Option<ExecutionStatus>)>) {
+        let mut group = Vec::with_capacity(updates.len().min(BATCH));
+        for (update, finished) in updates {
+            group.push(Queued {
+                update,
+                finished,
+                reply: None,
+            });
+            if group.len() == BATCH {
+                self.enqueue_group(std::mem::replace(&mut group, Vec::with_capacity(BATCH)))
+                    .await;
+            }
+        }
+        if !group.is_empty() {
+            self.enqueue_group(group).await;
+        }
     }
 
     /// Queues a write and waits for its outcome.
@@ -74,15 +121,28 @@ impl Inner {
             finished,
             reply,
         };
+        self.enqueue_group(vec![q]).await;
+    }
+
+    /// Queues at most [`BATCH`] writes, once the queue has room for them.
+    async fn enqueue_group(&self, group: Vec<Queued>) {
+        debug_assert!(group.len() <= BATCH);
         if !self.started.load(std::sync::atomic::Ordering::Acquire) {
             // No writer runs before `Scheduler::start` (an engine used only
             // for its API): write directly.
-            self.flush(vec![q]).await;
+            self.flush(group).await;
             return;
         }
-        if let Err(mpsc::error::SendError(q)) = self.writes.send(q).await {
+        let n = u32::try_from(group.len()).unwrap_or(u32::MAX);
+        match self.writes.room.acquire_many(n).await {
+            Ok(permits) => permits.forget(),
+            // Never closed; written directly if it were.
+            Err(_) => return self.flush(group).await,
+        }
+        if let Err(mpsc::error::SendError(group)) = self.writes.tx.send(group) {
             // The writer has stopped (shutdown): write directly.
-            self.flush(vec![q]).await;
+            self.writes.room.add_permits(group.len());
+            self.flush(group).await;
         }
     }
 
@@ -92,21 +152,18 @@ impl Inner {
         loop {
             let first = tokio::select! {
                 biased;
-                m = rx.recv() => m,
+                m = rx.rx.recv() => m,
                 _ = self.shutdown.cancelled() => None,
             };
             let Some(first) = first else {
-                rx.close();
+                rx.rx.close();
                 // Batches being written finish first.
                 let _all = writers.acquire_many(WRITERS as u32).await;
                 let mut rest = Vec::new();
-                while let Ok(q) = rx.try_recv() {
-                    rest.push(q);
+                while let Ok(group) = rx.rx.try_recv() {
+                    rest.extend(rx.took(group));
                 }
-                while !rest.is_empty() {
-                    let tail = rest.split_off(rest.len().min(BATCH));
-                    self.flush(std::mem::replace(&mut rest, tail)).await;
-                }
+                self.flush_all(rest).await;
                 return;
             };
             // While every writer is busy the queue fills, and the next batch
@@ -116,19 +173,26 @@ impl Inner {
             };
             // Writes queued by tasks woken together land in one batch.
             tokio::task::yield_now().await;
-            let mut batch = Vec::with_capacity(BATCH.min(rx.len() + 1));
-            batch.push(first);
+            let mut batch = rx.took(first);
             while batch.len() < BATCH
-                && let Ok(q) = rx.try_recv()
+                && let Ok(group) = rx.rx.try_recv()
             {
-                batch.push(q);
+                batch.extend(rx.took(group));
             }
-            metrics::write_backlog(rx.len());
+            metrics::write_backlog(rx.backlog());
             let me = self.clone();
             tokio::spawn(async move {
-                me.flush(batch).await;
+                me.flush_all(batch).await;
                 drop(permit);
             });
+        }
+    }
+
+    /// Writes `writes` in store calls of at most [`BATCH`].
+    async fn flush_all(&self, mut writes: Vec<Queued>) {
+        while !writes.is_empty() {
+            let tail = writes.split_off(writes.len().min(BATCH));
+            self.flush(std::mem::replace(&mut writes, tail)).await;
         }
     }
 

@@ -453,9 +453,9 @@ impl Store for MemoryStore {
             .get(task_id)
             .and_then(|slot| s.hourly.get(slot as usize))
             .into_iter()
-            .flat_map(|hours| hours.range(from..=to))
+            .flat_map(|hours| hours.range(rows::nanos_clamped(from)..=rows::nanos_clamped(to)))
             .map(|(hour, counts)| HourlyCounts {
-                hour: *hour,
+                hour: rows::time(*hour),
                 counts: *counts,
             })
             .collect())
@@ -472,6 +472,7 @@ impl Store for MemoryStore {
     async fn purge_hourly_counts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut s = self.lock();
         let mut n = 0;
+        let before = rows::nanos_clamped(before);
         for hours in &mut s.hourly {
             let keep = hours.split_off(&before);
             n += hours.len() as u64;

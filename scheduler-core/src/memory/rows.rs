@@ -127,12 +127,9 @@ impl Row {
         self.retry_count
     }
 
-    pub(super) fn start_time(&self) -> Option<DateTime<Utc>> {
-        time_opt(self.start)
-    }
-
-    pub(super) fn end_time(&self) -> Option<DateTime<Utc>> {
-        time_opt(self.end)
+    /// Start and end, when both are set, as nanoseconds.
+    pub(super) fn start_end(&self) -> Option<(i64, i64)> {
+        (self.start != NO_TIME && self.end != NO_TIME).then_some((self.start, self.end))
     }
 
     /// Writes every field `ExecutionChange` may change, from `e`; fails

@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 pub(super) type TimeKey<Id> = (DateTime<Utc>, Id);
 
+const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
+
 #[derive(Debug)]
 pub(super) struct State {
     pub(super) tasks: HashMap<TaskId, Task>,
@@ -52,8 +54,8 @@ pub(super) struct State {
     pub(super) running: u64,
 
     /// Per task slot: counters of final executions per UTC hour of
-    /// `scheduled_time`.
-    pub(super) hourly: Vec<BTreeMap<DateTime<Utc>, StatusCounts>>,
+    /// `scheduled_time`, keyed by the hour's first nanosecond.
+    pub(super) hourly: Vec<BTreeMap<i64, StatusCounts>>,
     /// `history.max_log_bytes`.
     pub(super) max_log_bytes: usize,
 
@@ -345,7 +347,7 @@ impl State {
             return Err(StoreError::Conflict(format!("execution {} already exists", e.id)));
         };
         if e.status.is_final() {
-            self.count_final(task, e.scheduled_time, e.status, e.start_time, e.end_time);
+            self.count_final(slot);
         }
         let ix = Indexed::of(slot, self.rows.get(slot));
         self.by_time.insert((ix.scheduled, slot));
@@ -355,17 +357,12 @@ impl State {
     }
 
     /// Adds a final execution to its hour's counters.
-    fn count_final(
-        &mut self,
-        task: Slot,
-        scheduled: DateTime<Utc>,
-        status: ExecutionStatus,
-        start: Option<DateTime<Utc>>,
-        end: Option<DateTime<Utc>>,
-    ) {
-        let hour = crate::engine::hour_of(scheduled);
-        if let Some(hours) = self.hourly.get_mut(task as usize) {
-            hours.entry(hour).or_default().add_final_parts(status, start, end);
+    fn count_final(&mut self, slot: Slot) {
+        let row = self.rows.get(slot);
+        let hour = row.scheduled - row.scheduled.rem_euclid(NANOS_PER_HOUR);
+        let (status, start_end) = (row.status, row.start_end());
+        if let Some(hours) = self.hourly.get_mut(row.task as usize) {
+            hours.entry(hour).or_default().add_final_nanos(status, start_end);
         }
     }
 
@@ -450,11 +447,8 @@ impl State {
         }
         let executor = change.executor_id.as_ref().map(|x| self.executor_slot(x.as_ref()));
         self.rows.apply(slot, change, executor, self.max_log_bytes)?;
-        let row = self.rows.get(slot);
-        if row.status.is_final() {
-            let (scheduled, start, end) = (time(row.scheduled), row.start_time(), row.end_time());
-            let (task, status) = (row.task, row.status);
-            self.count_final(task, scheduled, status, start, end);
+        if self.rows.get(slot).status.is_final() {
+            self.count_final(slot);
         }
         let after = Indexed::of(slot, self.rows.get(slot));
         self.reindex(Some(&before), Some(&after));

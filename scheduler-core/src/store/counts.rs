@@ -38,20 +38,45 @@ impl StatusCounts {
         start: Option<DateTime<Utc>>,
         end: Option<DateTime<Utc>>,
     ) {
+        if self.count_status(status)
+            && let (Some(a), Some(b)) = (start, end)
+        {
+            self.add_duration_ms((b - a).num_milliseconds());
+        }
+    }
+
+    /// [`add_final_parts`](Self::add_final_parts) with the times as
+    /// nanoseconds since the epoch (the memory store's rows keep them so).
+    pub(crate) fn add_final_nanos(&mut self, status: ExecutionStatus, start_end: Option<(i64, i64)>) {
+        if self.count_status(status)
+            && let Some((a, b)) = start_end
+        {
+            // Whole milliseconds toward zero, as `num_milliseconds`.
+            let ms = (i128::from(b) - i128::from(a)) / 1_000_000;
+            self.add_duration_ms(i64::try_from(ms).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Counts one execution in `status`; false (nothing counted) when it is
+    /// not final.
+    fn count_status(&mut self, status: ExecutionStatus) -> bool {
         let slot = match status {
             ExecutionStatus::Success => &mut self.success,
             ExecutionStatus::Failed => &mut self.failed,
             ExecutionStatus::Timeout => &mut self.timeout,
             ExecutionStatus::Skipped => &mut self.skipped,
             ExecutionStatus::Cancelled => &mut self.cancelled,
-            ExecutionStatus::Pending | ExecutionStatus::Running => return,
+            ExecutionStatus::Pending | ExecutionStatus::Running => return false,
         };
         *slot += 1;
         self.total += 1;
-        if let (Some(a), Some(b)) = (start, end) {
-            self.duration_ms_sum += u64::try_from((b - a).num_milliseconds()).unwrap_or(0);
-            self.duration_count += 1;
-        }
+        true
+    }
+
+    /// Adds one duration (a negative one counts as zero).
+    fn add_duration_ms(&mut self, ms: i64) {
+        self.duration_ms_sum += u64::try_from(ms).unwrap_or(0);
+        self.duration_count += 1;
     }
 
     /// Adds another set of counts.
@@ -109,4 +134,37 @@ pub struct HourlyCounts {
     pub hour: DateTime<Utc>,
     /// Final executions of that hour (`total` counts them all).
     pub counts: StatusCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    /// The memory store counts from nanoseconds: the same counts as from
+    /// the times, for sub-millisecond, negative and missing durations.
+    #[test]
+    fn counting_from_nanoseconds_matches_counting_from_times() {
+        let t0 = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z").unwrap().to_utc();
+        let cases = [
+            (ExecutionStatus::Success, Some(Duration::microseconds(1_500))),
+            (ExecutionStatus::Failed, Some(Duration::microseconds(999))),
+            (ExecutionStatus::Timeout, Some(Duration::seconds(-3))),
+            (ExecutionStatus::Cancelled, Some(Duration::microseconds(-400))),
+            (ExecutionStatus::Skipped, None),
+            (ExecutionStatus::Running, Some(Duration::seconds(1))),
+        ];
+        let (mut from_times, mut from_nanos) = (StatusCounts::default(), StatusCounts::default());
+        for (status, took) in cases {
+            let end = took.map(|d| t0 + d);
+            from_times.add_final_parts(status, Some(t0), end);
+            let nanos = |t: DateTime<Utc>| t.timestamp_nanos_opt().unwrap();
+            from_nanos.add_final_nanos(status, end.map(|e| (nanos(t0), nanos(e))));
+        }
+        assert_eq!(from_times, from_nanos);
+        assert_eq!(
+            (from_nanos.total, from_nanos.duration_count, from_nanos.duration_ms_sum),
+            (5, 4, 1)
+        );
+    }
 }
