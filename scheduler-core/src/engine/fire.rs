@@ -218,19 +218,22 @@ impl Inner {
         // In-process handlers that wait, just spawned on this worker, start
         // before the bookkeeping below.
         tokio::task::yield_now().await;
-        // Successes are written as one group; other answers one by one.
-        let mut succeeded = Vec::with_capacity(prepared.len());
+        // Successes are queued in groups; other answers one by one.
+        let mut succeeded = Vec::with_capacity(prepared.len().min(super::writer::GROUP));
         for mut a in prepared {
             if let Some(answer) = a.answer.take() {
                 let (outcome, sent_at) = *answer;
                 note_fire_lag(&a.execution, sent_at);
                 match self.success_write(a, outcome, sent_at) {
-                    Answer::Write(update) => succeeded.push((update, Some(ExecutionStatus::Success))),
+                    Answer::Write(update) => {
+                        self.add_to_group(&mut succeeded, update, Some(ExecutionStatus::Success))
+                            .await
+                    }
                     Answer::Settle(a, outcome) => self.settle(a, outcome, sent_at).await,
                 }
             }
         }
-        self.write_all_later(succeeded).await;
+        self.write_group_later(succeeded).await;
     }
 
     /// Starts every attempt the dispatcher readied, in place, and keeps each

@@ -25,6 +25,11 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 pub(crate) const QUEUE: usize = 16_384;
 /// Writes per store call at most.
 const BATCH: usize = 1_000;
+/// Writes queued in one operation at most: enough to make the queue's cost
+/// per write small, few enough that a group is a small allocation that the
+/// allocator reuses at once (a group of [`BATCH`] writes is about 280 kB,
+/// memory that is returned to the system and faulted in again every second).
+pub(crate) const GROUP: usize = 64;
 /// Batches written at once (distinct rows: no batch waits on another's locks).
 const WRITERS: usize = 4;
 /// How long a batch is retried while the store is unavailable.
@@ -78,21 +83,30 @@ impl Inner {
         self.enqueue(update, finished, None).await;
     }
 
-    /// [`write_later`](Self::write_later) for many writes, queued in groups
-    /// of at most [`BATCH`] (one queue operation each, not one per write).
-    pub(crate) async fn write_all_later(&self, updates: Vec<(ExecutionUpdate, Option<ExecutionStatus>)>) {
-        let mut group = Vec::with_capacity(updates.len().min(BATCH));
-        for (update, finished) in updates {
-            group.push(Queued {
-                update,
-                finished,
-                reply: None,
-            });
-            if group.len() == BATCH {
-                self.enqueue_group(std::mem::replace(&mut group, Vec::with_capacity(BATCH)))
-                    .await;
-            }
+    /// Adds a write to `group` (see [`write_later`](Self::write_later)), and
+    /// queues the group once it holds [`GROUP`]: many writes for one queue
+    /// operation. The caller queues what is left with
+    /// [`write_group_later`](Self::write_group_later).
+    pub(crate) async fn add_to_group(
+        &self,
+        group: &mut Vec<Queued>,
+        update: ExecutionUpdate,
+        finished: Option<ExecutionStatus>,
+    ) {
+        group.push(Queued {
+            update,
+            finished,
+            reply: None,
+        });
+        if group.len() >= GROUP {
+            // A caller with a full group likely has more.
+            let full = std::mem::replace(group, Vec::with_capacity(GROUP));
+            self.enqueue_group(full).await;
         }
+    }
+
+    /// Queues a group of writes made by [`add_to_group`](Self::add_to_group).
+    pub(crate) async fn write_group_later(&self, group: Vec<Queued>) {
         if !group.is_empty() {
             self.enqueue_group(group).await;
         }
@@ -124,9 +138,9 @@ impl Inner {
         self.enqueue_group(vec![q]).await;
     }
 
-    /// Queues at most [`BATCH`] writes, once the queue has room for them.
+    /// Queues at most [`GROUP`] writes, once the queue has room for them.
     async fn enqueue_group(&self, group: Vec<Queued>) {
-        debug_assert!(group.len() <= BATCH);
+        debug_assert!(group.len() <= GROUP);
         if !self.started.load(std::sync::atomic::Ordering::Acquire) {
             // No writer runs before `Scheduler::start` (an engine used only
             // for its API): write directly.
@@ -173,7 +187,10 @@ impl Inner {
             };
             // Writes queued by tasks woken together land in one batch.
             tokio::task::yield_now().await;
-            let mut batch = rx.took(first);
+            let first = rx.took(first);
+            // Sized once: at most one group more than a batch.
+            let mut batch = Vec::with_capacity((first.len() + rx.backlog()).min(BATCH + GROUP));
+            batch.extend(first);
             while batch.len() < BATCH
                 && let Ok(group) = rx.rx.try_recv()
             {
