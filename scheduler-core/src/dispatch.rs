@@ -50,17 +50,36 @@ pub(crate) fn callback_token_value(token: &[u8]) -> Option<u128> {
     Some((u128::from(hex_u64(hi)?) << 64) | u128::from(hex_u64(lo)?))
 }
 
-/// Sixteen lower-case hex digits as a number.
+/// Sixteen lower-case hex digits as a number: every digit is read, without
+/// a branch per digit, and any other byte marks the whole as invalid.
 fn hex_u64(digits: &[u8]) -> Option<u64> {
-    digits.iter().try_fold(0u64, |v, b| {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return None,
-        };
-        Some((v << 4) | u64::from(d))
-    })
+    let (mut v, mut invalid) = (0u64, 0u8);
+    for b in digits {
+        let d = HEX_DIGIT[usize::from(*b)];
+        invalid |= d;
+        v = (v << 4) | u64::from(d & 0x0f);
+    }
+    (invalid & NOT_HEX == 0).then_some(v)
 }
+
+/// Marks a byte that is not a lower-case hex digit in [`HEX_DIGIT`].
+const NOT_HEX: u8 = 0x80;
+
+/// Each byte's value as a lower-case hex digit, or [`NOT_HEX`].
+const HEX_DIGIT: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// A fresh callback token (see [`is_callback_token`]).
 pub(crate) fn new_callback_token() -> String {

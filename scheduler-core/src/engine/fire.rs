@@ -198,29 +198,33 @@ impl Inner {
             self.start_ready(&mut block);
             taken.push(block);
         }
-        self.send_rest(concat(taken)).await;
+        self.send_rest(taken).await;
     }
 
     /// Sends prepared attempts, then records the answers: the instant costs
     /// only the sends.
     pub(super) async fn send_all(self: Arc<Self>, mut prepared: Vec<Attempt>) {
         self.start_ready(&mut prepared);
-        self.send_rest(prepared).await;
+        self.send_rest(vec![prepared]).await;
     }
 
     /// Sends the attempts not started yet from tasks of their own, then
-    /// records the answers of those that were.
-    pub(super) async fn send_rest(self: Arc<Self>, mut prepared: Vec<Attempt>) {
-        for a in prepared.extract_if(.., |a| a.answer.is_none() && !a.stopped) {
-            let me = self.clone();
-            self.spawn(async move { me.run_attempt(a).await });
+    /// records the answers of those that were (blocks as they were started,
+    /// not copied into one vector).
+    pub(super) async fn send_rest(self: Arc<Self>, mut blocks: Vec<Vec<Attempt>>) {
+        for block in &mut blocks {
+            for a in block.extract_if(.., |a| a.answer.is_none() && !a.stopped) {
+                let me = self.clone();
+                self.spawn(async move { me.run_attempt(a).await });
+            }
         }
         // In-process handlers that wait, just spawned on this worker, start
         // before the bookkeeping below.
         tokio::task::yield_now().await;
         // Successes are queued in groups; other answers one by one.
-        let mut succeeded = Vec::with_capacity(prepared.len().min(super::writer::GROUP));
-        for mut a in prepared {
+        let answered: usize = blocks.iter().map(Vec::len).sum();
+        let mut succeeded = Vec::with_capacity(answered.min(super::writer::GROUP));
+        for mut a in blocks.into_iter().flatten() {
             if let Some(answer) = a.answer.take() {
                 let (outcome, sent_at) = *answer;
                 note_fire_lag(&a.execution, sent_at);

@@ -307,6 +307,7 @@ impl Timer {
             // Tasks due together are mostly due together next time: a new
             // instant's vector starts at this one's size.
             take.size = taken.len();
+            take.plans.reserve(taken.len());
             for (slot, seq) in taken {
                 self.plan(slot, seq, &mut take);
             }
