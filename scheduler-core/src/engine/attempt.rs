@@ -308,12 +308,12 @@ impl Inner {
     }
 
     /// The write of the fire path's common answer: a synchronous success of
-    /// a recorded attempt (one batched write, not awaited). Any other answer
-    /// is handed back for [`settle`](Self::settle).
+    /// a recorded attempt (one batched write, not awaited; the caller counts
+    /// the dispatch as `finished`). Any other answer is handed back for
+    /// [`settle`](Self::settle).
     pub(super) fn success_write(&self, a: Attempt, outcome: DispatchOutcome, answered_at: DateTime<Utc>) -> Answer {
         match outcome {
             DispatchOutcome::Finished(report) if report.status == Success && a.execution.dispatched_at.is_some() => {
-                metrics::dispatch("finished");
                 let exec = &a.execution;
                 let (guard, change) =
                     transition::succeeded(exec, report.result, report.logs, report.end_time, answered_at);
@@ -331,7 +331,10 @@ impl Inner {
     /// a synchronous success without its own end time ends at).
     pub(super) async fn settle(&self, a: Attempt, outcome: DispatchOutcome, answered_at: DateTime<Utc>) {
         let (a, outcome) = match self.success_write(a, outcome, answered_at) {
-            Answer::Write(update) => return self.write_later(update, Some(Success)).await,
+            Answer::Write(update) => {
+                metrics::dispatch("finished");
+                return self.write_later(update, Some(Success)).await;
+            }
             Answer::Settle(a, outcome) => (a, outcome),
         };
         let Attempt {

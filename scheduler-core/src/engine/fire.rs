@@ -224,12 +224,14 @@ impl Inner {
         // Successes are queued in groups; other answers one by one.
         let answered: usize = blocks.iter().map(Vec::len).sum();
         let mut succeeded = Vec::with_capacity(answered.min(super::writer::GROUP));
+        let mut finished = 0;
         for mut a in blocks.into_iter().flatten() {
             if let Some(answer) = a.answer.take() {
                 let (outcome, sent_at) = *answer;
                 note_fire_lag(&a.execution, sent_at);
                 match self.success_write(a, outcome, sent_at) {
                     Answer::Write(update) => {
+                        finished += 1;
                         self.add_to_group(&mut succeeded, update, Some(ExecutionStatus::Success))
                             .await
                     }
@@ -238,6 +240,7 @@ impl Inner {
             }
         }
         self.write_group_later(succeeded).await;
+        metrics::dispatch_n("finished", finished);
     }
 
     /// Starts every attempt the dispatcher readied, in place, and keeps each
@@ -377,10 +380,12 @@ impl Inner {
             }
         };
         let mut out = Vec::with_capacity(execs.len());
+        // Counted once per block: fires on time, fires after a misfire.
+        let mut claimed = [0u64; 2];
         for (((plan, picked), exec), outcome) in block.into_iter().zip(execs).zip(outcomes) {
             match outcome {
                 ClaimOutcome::Claimed => {
-                    metrics::fire(fire_label(&plan));
+                    claimed[usize::from(plan.kind == FireKind::Misfire)] += 1;
                     let attempt = match picked {
                         Some(executor) => Some(Attempt::new(exec, plan.task.clone(), executor)),
                         None => self.begin_attempt(exec, plan.task.clone(), instant).await,
@@ -403,6 +408,8 @@ impl Inner {
                 }
             }
         }
+        metrics::fire_n("schedule", claimed[0]);
+        metrics::fire_n("misfire", claimed[1]);
         out
     }
 

@@ -88,7 +88,14 @@ pub fn describe() {
 }
 
 pub(crate) fn fire(trigger: &'static str) {
-    metrics::counter!(FIRES, "trigger" => trigger).increment(1);
+    fire_n(trigger, 1);
+}
+
+/// `n` fires claimed at once (one counter update for a block).
+pub(crate) fn fire_n(trigger: &'static str, n: u64) {
+    if n > 0 {
+        metrics::counter!(FIRES, "trigger" => trigger).increment(n);
+    }
 }
 
 pub(crate) fn dropped(reason: &'static str) {
@@ -100,7 +107,14 @@ pub(crate) fn dropped_n(reason: &'static str, n: u64) {
 }
 
 pub(crate) fn dispatch(outcome: &'static str) {
-    metrics::counter!(DISPATCHES, "outcome" => outcome).increment(1);
+    dispatch_n(outcome, 1);
+}
+
+/// `n` dispatches with one outcome (one counter update for a block).
+pub(crate) fn dispatch_n(outcome: &'static str, n: u64) {
+    if n > 0 {
+        metrics::counter!(DISPATCHES, "outcome" => outcome).increment(n);
+    }
 }
 
 pub(crate) fn fire_lag(seconds: f64) {
@@ -108,8 +122,13 @@ pub(crate) fn fire_lag(seconds: f64) {
 }
 
 pub(crate) fn finished(status: ExecutionStatus) {
-    if status.is_final() {
-        metrics::counter!(EXECUTIONS_FINISHED, "status" => status.as_str()).increment(1);
+    finished_n(status, 1);
+}
+
+/// `n` executions that reached `status` (one counter update for a batch).
+pub(crate) fn finished_n(status: ExecutionStatus, n: u64) {
+    if status.is_final() && n > 0 {
+        metrics::counter!(EXECUTIONS_FINISHED, "status" => status.as_str()).increment(n);
     }
 }
 

@@ -230,15 +230,27 @@ impl Inner {
         };
         match result {
             Ok(outcomes) => {
+                // Counted once per status for the batch: (status, count) of a run.
+                let mut run: Option<(ExecutionStatus, u64)> = None;
                 for ((finished, reply), outcome) in rest.into_iter().zip(outcomes) {
                     if outcome == UpdateOutcome::Applied
                         && let Some(status) = finished
                     {
-                        metrics::finished(status);
+                        match &mut run {
+                            Some((s, n)) if *s == status => *n += 1,
+                            _ => {
+                                if let Some((s, n)) = run.replace((status, 1)) {
+                                    metrics::finished_n(s, n);
+                                }
+                            }
+                        }
                     }
                     if let Some(reply) = reply {
                         let _ = reply.send(Ok(outcome));
                     }
+                }
+                if let Some((s, n)) = run {
+                    metrics::finished_n(s, n);
                 }
             }
             Err(e) => {
