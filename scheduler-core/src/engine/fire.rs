@@ -380,12 +380,11 @@ impl Inner {
             }
         };
         let mut out = Vec::with_capacity(execs.len());
-        // Counted once per block: fires on time, fires after a misfire.
-        let mut claimed = [0u64; 2];
+        let mut claimed = metrics::Tally::new();
         for (((plan, picked), exec), outcome) in block.into_iter().zip(execs).zip(outcomes) {
             match outcome {
                 ClaimOutcome::Claimed => {
-                    claimed[usize::from(plan.kind == FireKind::Misfire)] += 1;
+                    claimed.add(fire_label(&plan));
                     let attempt = match picked {
                         Some(executor) => Some(Attempt::new(exec, plan.task.clone(), executor)),
                         None => self.begin_attempt(exec, plan.task.clone(), instant).await,
@@ -408,8 +407,7 @@ impl Inner {
                 }
             }
         }
-        metrics::fire_n("schedule", claimed[0]);
-        metrics::fire_n("misfire", claimed[1]);
+        claimed.record(metrics::fire_n);
         out
     }
 

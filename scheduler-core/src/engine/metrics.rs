@@ -87,6 +87,31 @@ pub fn describe() {
     describe_gauge!(LEADER, "1 while this instance is the leader, 0 otherwise.");
 }
 
+/// Events counted by key and recorded once per key: one counter update for a
+/// block or a batch instead of one per event. A label has few values, so the
+/// keys are a short list searched in order.
+pub(crate) struct Tally<K>(Vec<(K, u64)>);
+
+impl<K: Copy + PartialEq> Tally<K> {
+    pub(crate) fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    pub(crate) fn add(&mut self, key: K) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((key, 1)),
+        }
+    }
+
+    /// Records each key's count with `record` (one of the `_n` functions).
+    pub(crate) fn record(self, record: impl Fn(K, u64)) {
+        for (key, n) in self.0 {
+            record(key, n);
+        }
+    }
+}
+
 pub(crate) fn fire(trigger: &'static str) {
     fire_n(trigger, 1);
 }
@@ -154,4 +179,23 @@ pub(crate) fn write_backlog(n: usize) {
 
 pub(crate) fn purged(reason: &'static str, n: u64) {
     metrics::counter!(EXECUTIONS_PURGED, "reason" => reason).increment(n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_records_each_key_once_with_its_count_in_first_seen_order() {
+        let mut t = Tally::new();
+        for key in ["schedule", "misfire", "schedule", "schedule", "misfire"] {
+            t.add(key);
+        }
+        let recorded = std::cell::RefCell::new(Vec::new());
+        t.record(|k, n| recorded.borrow_mut().push((k, n)));
+        assert_eq!(recorded.into_inner(), vec![("schedule", 3), ("misfire", 2)]);
+        let empty = std::cell::RefCell::new(Vec::new());
+        Tally::<ExecutionStatus>::new().record(|k, n| empty.borrow_mut().push((k, n)));
+        assert!(empty.into_inner().is_empty());
+    }
 }

@@ -230,28 +230,18 @@ impl Inner {
         };
         match result {
             Ok(outcomes) => {
-                // Counted once per status for the batch: (status, count) of a run.
-                let mut run: Option<(ExecutionStatus, u64)> = None;
+                let mut applied = metrics::Tally::new();
                 for ((finished, reply), outcome) in rest.into_iter().zip(outcomes) {
                     if outcome == UpdateOutcome::Applied
                         && let Some(status) = finished
                     {
-                        match &mut run {
-                            Some((s, n)) if *s == status => *n += 1,
-                            _ => {
-                                if let Some((s, n)) = run.replace((status, 1)) {
-                                    metrics::finished_n(s, n);
-                                }
-                            }
-                        }
+                        applied.add(status);
                     }
                     if let Some(reply) = reply {
                         let _ = reply.send(Ok(outcome));
                     }
                 }
-                if let Some((s, n)) = run {
-                    metrics::finished_n(s, n);
-                }
+                applied.record(metrics::finished_n);
             }
             Err(e) => {
                 tracing::error!(writes = updates.len(), error = %e, "execution writes given up; their attempts end by timeout");

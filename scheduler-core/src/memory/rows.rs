@@ -129,7 +129,7 @@ impl Row {
 
     /// Start and end, when both are set, as nanoseconds.
     pub(super) fn start_end(&self) -> Option<(i64, i64)> {
-        (self.start != NO_TIME && self.end != NO_TIME).then_some((self.start, self.end))
+        (Self::has_time(self.start) && Self::has_time(self.end)).then_some((self.start, self.end))
     }
 
     /// Writes every field `ExecutionChange` may change, from `e`; fails
