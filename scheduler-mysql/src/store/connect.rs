@@ -112,12 +112,20 @@ async fn migrate_url(url: &str, timeout: Duration) -> Result<(), MysqlError> {
             ));
         }
     }
-    let mut harness = AsyncMigrationHarness::new(conn);
-    let result = harness
-        .run_pending_migrations(MIGRATIONS)
-        .map(|applied| applied.len())
-        .map_err(|e| MysqlError::Migration(e.to_string()));
-    let mut conn = harness.into_inner();
+    // The harness blocks its thread for the whole run: on a blocking thread
+    // of its own, so that nothing polled beside this future (another store
+    // connecting in the same task, with its own timeout) waits for it.
+    let (result, mut conn) = tokio::task::spawn_blocking(move || {
+        let mut harness = AsyncMigrationHarness::new(conn);
+        let result = harness
+            .run_pending_migrations(MIGRATIONS)
+            .map(|applied| applied.len())
+            .map_err(|e| MysqlError::Migration(e.to_string()));
+        (result, harness.into_inner())
+    })
+    .await
+    // A panic in the harness: its connection, and the lock with it, is gone.
+    .map_err(|e| MysqlError::Migration(format!("the migrations stopped: {e}")))?;
     // Closing the connection releases the lock too; this just does it sooner.
     let _ = conn.batch_execute(&format!("DO RELEASE_LOCK({lock})")).await;
     let applied = result?;
