@@ -7,11 +7,121 @@
 //! rarely more than the number of tasks.
 
 use super::rows::{Rows, Slot};
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 use std::iter::Peekable;
+use std::ops::{Bound, RangeBounds};
 
-/// Rows by one of their times.
-pub(super) type TimeIndex = BTreeSet<(i64, Slot)>;
+/// One index entry: a row's time and its slot.
+pub(super) type Entry = (i64, Slot);
+
+/// Entries per chunk at most; a fuller chunk is split in two.
+const CHUNK: usize = 256;
+
+/// Rows by one of their times, in order: a sorted sequence of sorted chunks
+/// of at most [`CHUNK`] entries.
+///
+/// Entries almost always arrive at the end (a fire's times are the latest
+/// yet) and leave from the front (retention) or near the end (executions
+/// finish soon after they start), which a chunk does in constant time: an
+/// insert at the end is a comparison and a push, where a B-tree searched and
+/// compared its way down from the root. Anywhere else an insert or a removal
+/// costs a binary search over the chunks and a shift within one chunk, so no
+/// order of operations is slower than a B-tree by more than a small factor.
+#[derive(Debug, Default)]
+pub(super) struct TimeIndex {
+    /// Never empty chunks; every entry of a chunk is below every entry of
+    /// the next one.
+    chunks: VecDeque<VecDeque<Entry>>,
+}
+
+impl TimeIndex {
+    pub(super) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// The chunk where `e` is or would go: the last one whose first entry
+    /// is not above it (the first chunk for an entry below them all).
+    fn chunk_of(&self, e: &Entry) -> usize {
+        self.chunks
+            .partition_point(|c| c.front().is_some_and(|f| f <= e))
+            .saturating_sub(1)
+    }
+
+    /// Adds `e`; false when it was there already.
+    pub(super) fn insert(&mut self, e: Entry) -> bool {
+        match self.chunks.back_mut() {
+            // The usual case: after every entry.
+            Some(last) if last.back().is_some_and(|b| *b < e) => {
+                if last.len() < CHUNK {
+                    last.push_back(e);
+                } else {
+                    self.chunks.push_back(VecDeque::from([e]));
+                }
+            }
+            None => self.chunks.push_back(VecDeque::from([e])),
+            Some(_) => {
+                let i = self.chunk_of(&e);
+                let chunk = &mut self.chunks[i];
+                let Err(at) = chunk.binary_search(&e) else {
+                    return false;
+                };
+                chunk.insert(at, e);
+                if chunk.len() > CHUNK {
+                    let upper = chunk.split_off(CHUNK / 2);
+                    self.chunks.insert(i + 1, upper);
+                }
+            }
+        }
+        true
+    }
+
+    /// Takes `e` out; false when it was not there.
+    pub(super) fn remove(&mut self, e: &Entry) -> bool {
+        let i = self.chunk_of(e);
+        let Some(chunk) = self.chunks.get_mut(i) else {
+            return false;
+        };
+        let Ok(at) = chunk.binary_search(e) else {
+            return false;
+        };
+        chunk.remove(at);
+        if chunk.is_empty() {
+            self.chunks.remove(i);
+        }
+        true
+    }
+
+    /// The entries within `range`, in order (reversible).
+    pub(super) fn range<R: RangeBounds<Entry>>(&self, range: R) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
+        let (start, end) = (range.start_bound().cloned(), range.end_bound().cloned());
+        let below = move |e: &Entry| match start {
+            Bound::Included(s) => *e < s,
+            Bound::Excluded(s) => *e <= s,
+            Bound::Unbounded => false,
+        };
+        let within_end = move |e: &Entry| match end {
+            Bound::Included(s) => *e <= s,
+            Bound::Excluded(s) => *e < s,
+            Bound::Unbounded => true,
+        };
+        // Chunks are never empty.
+        let first = self.chunks.partition_point(|c| c.back().is_some_and(&below));
+        let end = self.chunks.partition_point(|c| c.front().is_some_and(&within_end));
+        self.chunks.range(first..end.max(first)).flat_map(move |c| {
+            let (from, to) = (c.partition_point(&below), c.partition_point(&within_end));
+            c.range(from..to.max(from))
+        })
+    }
+
+    /// Every entry, in order (reversible).
+    pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
+        self.chunks.iter().flatten()
+    }
+}
 
 /// Entries of a time index in the store's order: by time, ties by id, both
 /// ascending when `entries` ascends and descending when it descends.
@@ -59,5 +169,79 @@ impl<'a, I: Iterator<Item = &'a (i64, Slot)>> Iterator for Ordered<'a, I> {
             self.run.sort_unstable_by(|a, b| rows.cmp_ids(*b, *a));
         }
         self.run.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(Entry),
+        Remove(Entry),
+        /// Appends `n` entries after the last one, as fires do.
+        Append(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Few distinct times, so runs of equal times and duplicates occur.
+        let entry = (0i64..64, 0u32..2048);
+        prop_oneof![
+            3 => entry.clone().prop_map(Op::Insert),
+            3 => entry.prop_map(Op::Remove),
+            1 => (1u16..700).prop_map(Op::Append),
+        ]
+    }
+
+    fn bound(b: u8, e: Entry) -> Bound<Entry> {
+        match b % 3 {
+            0 => Bound::Included(e),
+            1 => Bound::Excluded(e),
+            _ => Bound::Unbounded,
+        }
+    }
+
+    proptest! {
+        /// The chunked index answers every insert, removal and range as an
+        /// ordered set does, across chunk splits and emptied chunks.
+        #[test]
+        fn behaves_as_an_ordered_set(
+            ops in proptest::collection::vec(op(), 1..400),
+            ranges in proptest::collection::vec((any::<u8>(), 0i64..80, any::<u32>(), any::<u8>(), 0i64..80, any::<u32>()), 1..8),
+        ) {
+            let (mut index, mut set) = (TimeIndex::new(), BTreeSet::new());
+            for op in ops {
+                match op {
+                    Op::Insert(e) => prop_assert_eq!(index.insert(e), set.insert(e)),
+                    Op::Remove(e) => prop_assert_eq!(index.remove(&e), set.remove(&e)),
+                    Op::Append(n) => {
+                        let (t, s) = set.last().copied().unwrap_or((0, 0));
+                        for k in 0..u32::from(n) {
+                            let e = (t + i64::from(k % 3), s.wrapping_add(k + 1));
+                            prop_assert_eq!(index.insert(e), set.insert(e));
+                        }
+                    }
+                }
+                prop_assert_eq!(index.is_empty(), set.is_empty());
+            }
+            prop_assert!(index.iter().copied().eq(set.iter().copied()));
+            prop_assert!(index.iter().rev().copied().eq(set.iter().rev().copied()));
+            prop_assert!(index.chunks.iter().all(|c| !c.is_empty() && c.len() <= CHUNK));
+            for (b1, t1, s1, b2, t2, s2) in ranges {
+                let r = (bound(b1, (t1, s1 % 2100)), bound(b2, (t2, s2 % 2100)));
+                if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = r {
+                    // BTreeSet panics on a reversed or empty excluded range.
+                    if a > b || (a == b && !matches!(r, (Bound::Included(_), Bound::Included(_)))) {
+                        prop_assert_eq!(index.range(r).count(), 0);
+                        continue;
+                    }
+                }
+                prop_assert!(index.range(r).copied().eq(set.range(r).copied()));
+                prop_assert!(index.range(r).rev().copied().eq(set.range(r).rev().copied()));
+            }
+        }
     }
 }

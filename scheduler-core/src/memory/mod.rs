@@ -451,12 +451,12 @@ impl Store for MemoryStore {
         }
         Ok(s.task_slots
             .get(task_id)
-            .and_then(|slot| s.hourly.get(slot as usize))
+            .and_then(|slot| s.per_task.get(slot as usize))
             .into_iter()
-            .flat_map(|hours| hours.range(rows::nanos_clamped(from)..=rows::nanos_clamped(to)))
+            .flat_map(|t| t.hours.range(rows::nanos_clamped(from), rows::nanos_clamped(to)))
             .map(|(hour, counts)| HourlyCounts {
-                hour: rows::time(*hour),
-                counts: *counts,
+                hour: rows::time(hour),
+                counts,
             })
             .collect())
     }
@@ -473,10 +473,8 @@ impl Store for MemoryStore {
         let mut s = self.lock();
         let mut n = 0;
         let before = rows::nanos_clamped(before);
-        for hours in &mut s.hourly {
-            let keep = hours.split_off(&before);
-            n += hours.len() as u64;
-            *hours = keep;
+        for t in &mut s.per_task {
+            n += t.hours.purge_before(before);
         }
         Ok(n)
     }

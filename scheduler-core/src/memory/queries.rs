@@ -68,7 +68,7 @@ impl State {
         let no_index = TimeIndex::new();
         let index = match (executor, task) {
             (Some(x), _) => self.by_executor.get(&x).unwrap_or(&no_index),
-            (None, Some(t)) => &self.by_task[t as usize],
+            (None, Some(t)) => &self.per_task[t as usize].executions,
             (None, None) => &self.by_time,
         };
         let lo = filter.from.map_or(i64::MIN, nanos_clamped);

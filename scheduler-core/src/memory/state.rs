@@ -32,14 +32,11 @@ pub(super) struct State {
     /// shrinks (tasks are never removed, executors rarely).
     pub(super) task_slots: Interner<TaskId>,
     pub(super) executor_slots: Interner<ExecutorId>,
-    /// Per task slot: the parameters of its latest execution, shared with
-    /// the next one when equal (fires copy the task's parameters).
-    last_params: Vec<Option<Arc<serde_json::Value>>>,
+    /// Per task slot.
+    pub(super) per_task: Vec<PerTask>,
 
     pub(super) rows: Rows,
     pub(super) by_time: TimeIndex,
-    /// Per task slot.
-    pub(super) by_task: Vec<TimeIndex>,
     pub(super) by_executor: HashMap<Slot, TimeIndex>,
     /// Pending and not sent, by when it may be sent.
     pub(super) due: TimeIndex,
@@ -47,20 +44,75 @@ pub(super) struct State {
     pub(super) unanswered: HashSet<Slot>,
     /// Not final, by timeout.
     pub(super) deadlines: TimeIndex,
-    /// Per task slot.
-    activity: Vec<TaskActivity>,
     running_by_executor: HashMap<Slot, u64>,
     pub(super) pending: u64,
     pub(super) running: u64,
 
-    /// Per task slot: counters of final executions per UTC hour of
-    /// `scheduled_time`, keyed by the hour's first nanosecond.
-    pub(super) hourly: Vec<BTreeMap<i64, StatusCounts>>,
     /// `history.max_log_bytes`.
     pub(super) max_log_bytes: usize,
 
     pub(super) lb: HashMap<(TaskId, String), LbState>,
     pub(super) instances: BTreeMap<String, SchedulerInstance>,
+}
+
+/// What the store keeps per task (by task slot), together so that an
+/// execution's writes touch one place per task.
+#[derive(Debug, Default)]
+pub(super) struct PerTask {
+    /// The task's executions by scheduled time.
+    pub(super) executions: TimeIndex,
+    activity: TaskActivity,
+    /// The parameters of its latest execution, shared with the next one
+    /// when equal (fires copy the task's parameters).
+    last_params: Option<Arc<serde_json::Value>>,
+    /// Counters of its final executions per UTC hour of `scheduled_time`.
+    pub(super) hours: Hours,
+}
+
+/// Counters per UTC hour, keyed by the hour's first nanosecond: the latest
+/// hour counted kept apart from the earlier ones, since nearly every
+/// execution is counted in it.
+#[derive(Debug, Default)]
+pub(super) struct Hours {
+    latest: Option<(i64, StatusCounts)>,
+    earlier: BTreeMap<i64, StatusCounts>,
+}
+
+impl Hours {
+    /// The counters of `hour`, made when missing.
+    pub(super) fn at(&mut self, hour: i64) -> &mut StatusCounts {
+        match &mut self.latest {
+            Some((h, _)) if *h < hour => {
+                if let Some((h, counts)) = self.latest.replace((hour, StatusCounts::default())) {
+                    self.earlier.insert(h, counts);
+                }
+            }
+            Some(_) => {}
+            None => self.latest = Some((hour, StatusCounts::default())),
+        }
+        match &mut self.latest {
+            Some((h, counts)) if *h == hour => counts,
+            _ => self.earlier.entry(hour).or_default(),
+        }
+    }
+
+    /// The hours within `from..=to`, in order.
+    pub(super) fn range(&self, from: i64, to: i64) -> impl Iterator<Item = (i64, StatusCounts)> + '_ {
+        let latest = self.latest.filter(|(h, _)| (from..=to).contains(h));
+        self.earlier.range(from..=to).map(|(h, c)| (*h, *c)).chain(latest)
+    }
+
+    /// Drops the hours before `before`; how many.
+    pub(super) fn purge_before(&mut self, before: i64) -> u64 {
+        let keep = self.earlier.split_off(&before);
+        let mut n = self.earlier.len() as u64;
+        self.earlier = keep;
+        if self.latest.is_some_and(|(h, _)| h < before) {
+            self.latest = None;
+            n += 1;
+        }
+        n
+    }
 }
 
 /// The fields of a row the indexes depend on.
@@ -105,19 +157,16 @@ impl State {
             instance_ids: HashMap::default(),
             task_slots: Interner::new(),
             executor_slots: Interner::new(),
-            last_params: Vec::new(),
+            per_task: Vec::new(),
             rows: Rows::default(),
             by_time: TimeIndex::new(),
-            by_task: Vec::new(),
             by_executor: HashMap::default(),
             due: TimeIndex::new(),
             unanswered: HashSet::default(),
             deadlines: TimeIndex::new(),
-            activity: Vec::new(),
             running_by_executor: HashMap::default(),
             pending: 0,
             running: 0,
-            hourly: Vec::new(),
             max_log_bytes,
             lb: HashMap::default(),
             instances: BTreeMap::new(),
@@ -163,10 +212,7 @@ impl State {
     fn task_slot(&mut self, id: &TaskId) -> Slot {
         let slot = self.task_slots.intern(id);
         let n = self.task_slots.len();
-        self.by_task.resize_with(n, TimeIndex::new);
-        self.activity.resize(n, TaskActivity::default());
-        self.last_params.resize(n, None);
-        self.hourly.resize_with(n, BTreeMap::new);
+        self.per_task.resize_with(n, PerTask::default);
         slot
     }
 
@@ -178,7 +224,8 @@ impl State {
     pub(super) fn activity(&self, task: &TaskId) -> TaskActivity {
         self.task_slots
             .get(task)
-            .and_then(|s| self.activity.get(s as usize).copied())
+            .and_then(|s| self.per_task.get(s as usize))
+            .map(|t| t.activity)
             .unwrap_or_default()
     }
 
@@ -291,7 +338,7 @@ impl State {
                 *n = n.saturating_sub(1);
             }
         };
-        let activity = &mut self.activity[e.task as usize];
+        let activity = &mut self.per_task[e.task as usize].activity;
         match e.status {
             ExecutionStatus::Pending => {
                 bump(&mut self.pending);
@@ -337,7 +384,7 @@ impl State {
         };
         let executor = self.executor_slot(e.executor_id.as_ref());
         let params = e.parameters.as_ref().map(|p| {
-            let last = &mut self.last_params[task as usize];
+            let last = &mut self.per_task[task as usize].last_params;
             match last {
                 Some(shared) if **shared == *p => shared.clone(),
                 _ => last.insert(Arc::new(p.clone())).clone(),
@@ -351,7 +398,7 @@ impl State {
         }
         let ix = Indexed::of(slot, self.rows.get(slot));
         self.by_time.insert((ix.scheduled, slot));
-        self.by_task[task as usize].insert((ix.scheduled, slot));
+        self.per_task[task as usize].executions.insert((ix.scheduled, slot));
         self.reindex(None, Some(&ix));
         Ok(slot)
     }
@@ -361,8 +408,8 @@ impl State {
         let row = self.rows.get(slot);
         let hour = row.scheduled - row.scheduled.rem_euclid(NANOS_PER_HOUR);
         let (status, start_end) = (row.status, row.start_end());
-        if let Some(hours) = self.hourly.get_mut(row.task as usize) {
-            hours.entry(hour).or_default().add_final_nanos(status, start_end);
+        if let Some(t) = self.per_task.get_mut(row.task as usize) {
+            t.hours.at(hour).add_final_nanos(status, start_end);
         }
     }
 
@@ -371,7 +418,7 @@ impl State {
     pub(super) fn remove_execution(&mut self, slot: Slot) {
         let ix = Indexed::of(slot, self.rows.get(slot));
         self.by_time.remove(&(ix.scheduled, slot));
-        self.by_task[ix.task as usize].remove(&(ix.scheduled, slot));
+        self.per_task[ix.task as usize].executions.remove(&(ix.scheduled, slot));
         self.reindex(Some(&ix), None);
         self.rows.remove(slot);
     }
@@ -380,7 +427,7 @@ impl State {
     pub(super) fn forget_executor(&mut self, id: &ExecutorId) {
         let Some(x) = self.executor_slots.get(id) else { return };
         let entries = self.by_executor.remove(&x).unwrap_or_default();
-        for (_, slot) in entries {
+        for &(_, slot) in entries.iter() {
             let before = Indexed::of(slot, self.rows.get(slot));
             self.rows.set_executor(slot, NO_SLOT);
             let after = Indexed::of(slot, self.rows.get(slot));
@@ -407,7 +454,8 @@ impl State {
     pub(super) fn claim(&mut self, e: &Execution, next_run_time: Option<Option<DateTime<Utc>>>) -> StoreResult<Slot> {
         let task = self.existing_task_slot(&e.task_id)?;
         let at = nanos(e.scheduled_time)?;
-        let taken = self.by_task[task as usize]
+        let taken = self.per_task[task as usize]
+            .executions
             .range((at, 0)..=(at, Slot::MAX))
             .any(|(_, s)| self.rows.get(*s).flags & CLAIMED != 0);
         if taken {
@@ -467,10 +515,37 @@ impl State {
     /// The newest scheduled fire of a task.
     pub(super) fn last_fire(&self, task: &TaskId) -> Option<DateTime<Utc>> {
         let slot = self.task_slots.get(task)?;
-        self.by_task[slot as usize]
+        self.per_task[slot as usize]
+            .executions
             .iter()
             .rev()
             .find(|(_, s)| self.rows.get(*s).trigger == TriggerType::Schedule)
             .map(|(t, _)| time(*t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counted(hours: &Hours) -> Vec<(i64, u64)> {
+        hours.range(i64::MIN, i64::MAX).map(|(h, c)| (h, c.total)).collect()
+    }
+
+    #[test]
+    fn hours_count_in_any_order_and_purge_by_hour() {
+        let mut hours = Hours::default();
+        for h in [5, 5, 7, 3, 7, 6, 9, 3] {
+            hours.at(h).total += 1;
+        }
+        assert_eq!(counted(&hours), [(3, 2), (5, 2), (6, 1), (7, 2), (9, 1)]);
+        assert_eq!(hours.range(5, 7).map(|(h, _)| h).collect::<Vec<_>>(), [5, 6, 7]);
+        assert_eq!(hours.range(8, 9).map(|(h, _)| h).collect::<Vec<_>>(), [9]);
+        assert_eq!(hours.purge_before(6), 2);
+        assert_eq!(counted(&hours), [(6, 1), (7, 2), (9, 1)]);
+        assert_eq!(hours.purge_before(10), 3);
+        assert!(counted(&hours).is_empty());
+        hours.at(4).total += 1;
+        assert_eq!(counted(&hours), [(4, 1)]);
     }
 }
