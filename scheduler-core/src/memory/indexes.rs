@@ -1,40 +1,54 @@
-//! Time-ordered secondary indexes over row slots.
+//! Ordered indexes over row slots: [`Sorted`] sets, and the time indexes
+//! made of them.
 //!
-//! An index entry is `(nanoseconds, slot)`: 16 bytes, against 40 for a
+//! A time index entry is `(nanoseconds, slot)`: 16 bytes, against 40 for a
 //! `(DateTime, ExecutionId)` pair. Slots do not order rows the way the store
 //! must (ties on the time go by id), so [`ordered`] sorts each run of equal
 //! times by id as it reads them; a run is the executions of one instant,
 //! rarely more than the number of tasks.
 
 use super::rows::{Rows, Slot};
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::iter::Peekable;
 use std::ops::{Bound, RangeBounds};
 
-/// One index entry: a row's time and its slot.
+/// A time index entry: a row's time and its slot.
 pub(super) type Entry = (i64, Slot);
+
+/// Rows by one of their times.
+pub(super) type TimeIndex = Sorted<Entry>;
 
 /// Entries per chunk at most; a fuller chunk is split in two.
 const CHUNK: usize = 256;
 
-/// Rows by one of their times, in order: a sorted sequence of sorted chunks
-/// of at most [`CHUNK`] entries.
+/// An ordered set: a sorted sequence of sorted chunks of at most [`CHUNK`]
+/// entries.
 ///
-/// Entries almost always arrive at the end (a fire's times are the latest
-/// yet) and leave from the front (retention) or near the end (executions
-/// finish soon after they start), which a chunk does in constant time: an
+/// The store's keys almost always arrive at the end (a fire's times are the
+/// latest yet, and so are the time-ordered ids the engine makes) and leave
+/// from the front (retention) or near the end (executions finish soon after
+/// they start), which a chunk does in constant time: an
 /// insert at the end is a comparison and a push, where a B-tree searched and
 /// compared its way down from the root. Anywhere else an insert or a removal
 /// costs a binary search over the chunks and a shift within one chunk, so no
 /// order of operations is slower than a B-tree by more than a small factor.
-#[derive(Debug, Default)]
-pub(super) struct TimeIndex {
+#[derive(Debug)]
+pub(super) struct Sorted<E> {
     /// Never empty chunks; every entry of a chunk is below every entry of
     /// the next one.
-    chunks: VecDeque<VecDeque<Entry>>,
+    chunks: VecDeque<VecDeque<E>>,
 }
 
-impl TimeIndex {
+impl<E> Default for Sorted<E> {
+    fn default() -> Self {
+        Self {
+            chunks: VecDeque::new(),
+        }
+    }
+}
+
+impl<E: Copy + Ord> Sorted<E> {
     pub(super) fn new() -> Self {
         Self::default()
     }
@@ -45,14 +59,14 @@ impl TimeIndex {
 
     /// The chunk where `e` is or would go: the last one whose first entry
     /// is not above it (the first chunk for an entry below them all).
-    fn chunk_of(&self, e: &Entry) -> usize {
+    fn chunk_of(&self, e: &E) -> usize {
         self.chunks
             .partition_point(|c| c.front().is_some_and(|f| f <= e))
             .saturating_sub(1)
     }
 
     /// Adds `e`; false when it was there already.
-    pub(super) fn insert(&mut self, e: Entry) -> bool {
+    pub(super) fn insert(&mut self, e: E) -> bool {
         match self.chunks.back_mut() {
             // The usual case: after every entry.
             Some(last) if last.back().is_some_and(|b| *b < e) => {
@@ -80,7 +94,7 @@ impl TimeIndex {
     }
 
     /// Takes `e` out; false when it was not there.
-    pub(super) fn remove(&mut self, e: &Entry) -> bool {
+    pub(super) fn remove(&mut self, e: &E) -> bool {
         let i = self.chunk_of(e);
         let Some(chunk) = self.chunks.get_mut(i) else {
             return false;
@@ -96,14 +110,14 @@ impl TimeIndex {
     }
 
     /// The entries within `range`, in order (reversible).
-    pub(super) fn range<R: RangeBounds<Entry>>(&self, range: R) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
+    pub(super) fn range<R: RangeBounds<E>>(&self, range: R) -> impl DoubleEndedIterator<Item = &E> + '_ {
         let (start, end) = (range.start_bound().cloned(), range.end_bound().cloned());
-        let below = move |e: &Entry| match start {
+        let below = move |e: &E| match start {
             Bound::Included(s) => *e < s,
             Bound::Excluded(s) => *e <= s,
             Bound::Unbounded => false,
         };
-        let within_end = move |e: &Entry| match end {
+        let within_end = move |e: &E| match end {
             Bound::Included(s) => *e <= s,
             Bound::Excluded(s) => *e < s,
             Bound::Unbounded => true,
@@ -118,8 +132,25 @@ impl TimeIndex {
     }
 
     /// Every entry, in order (reversible).
-    pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
+    pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &E> + '_ {
         self.chunks.iter().flatten()
+    }
+
+    /// The entry `cmp` finds equal, for a `cmp` that orders entries as
+    /// they are ordered (a lookup by part of the entry); the last chunk is
+    /// tried first.
+    pub(super) fn find_by(&self, cmp: impl Fn(&E) -> Ordering) -> Option<&E> {
+        let last = self.chunks.back()?;
+        let chunk = match last.front() {
+            Some(f) if cmp(f).is_le() => last,
+            _ => {
+                let i = self
+                    .chunks
+                    .partition_point(|c| c.front().is_some_and(|f| cmp(f).is_le()));
+                self.chunks.get(i.checked_sub(1)?)?
+            }
+        };
+        chunk.binary_search_by(cmp).ok().and_then(|i| chunk.get(i))
     }
 }
 
@@ -230,6 +261,12 @@ mod tests {
             prop_assert!(index.iter().copied().eq(set.iter().copied()));
             prop_assert!(index.iter().rev().copied().eq(set.iter().rev().copied()));
             prop_assert!(index.chunks.iter().all(|c| !c.is_empty() && c.len() <= CHUNK));
+            for t in 0..70 {
+                for s in [0, 1, 5, 700, 2047] {
+                    let e = (t, s);
+                    prop_assert_eq!(index.find_by(|x| x.cmp(&e)), set.get(&e));
+                }
+            }
             for (b1, t1, s1, b2, t2, s2) in ranges {
                 let r = (bound(b1, (t1, s1 % 2100)), bound(b2, (t2, s2 % 2100)));
                 if let (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) = r {

@@ -8,13 +8,13 @@
 //! execution when they are equal; and boxes the rare fields (result, logs)
 //! only when present. Decoding gives back the exact [`Execution`] stored.
 
+use super::indexes::Sorted;
 use crate::domain::*;
 use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
-use hashbrown::HashTable;
-use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::sync::Arc;
 
 /// Index of a row in the slab, or of an interned id.
@@ -24,8 +24,9 @@ pub(super) const NO_SLOT: Slot = Slot::MAX;
 /// "No time".
 const NO_TIME: i64 = i64::MIN;
 
-/// 128 bits without `u128`'s 16-byte alignment, so rows pack tightly.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// 128 bits without `u128`'s 16-byte alignment, so rows pack tightly;
+/// ordered as the number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Bits128([u64; 2]);
 
 impl Bits128 {
@@ -301,15 +302,6 @@ impl<'a> Key<'a> {
     fn of(id: &'a str) -> Self {
         uuid_bits(id).map_or(Key::Text(id), Key::Uuid)
     }
-
-    fn hash(&self) -> u64 {
-        let mut h = FxHasher::default();
-        match self {
-            Key::Uuid(v) => v.hash(&mut h),
-            Key::Text(s) => s.hash(&mut h),
-        }
-        h.finish()
-    }
 }
 
 /// Rows per chunk of the slab.
@@ -352,12 +344,18 @@ impl Slab {
     }
 }
 
-/// The slab of rows with its id lookup (slots only: the ids live in the rows).
+/// The slab of rows with its id lookup.
 #[derive(Debug, Default)]
 pub(super) struct Rows {
     rows: Slab,
     free: Vec<Slot>,
-    by_id: HashTable<Slot>,
+    /// Rows whose id is a UUID, by id: the engine's ids are time-ordered
+    /// (UUID v7), so new ones go at the end and the executions being
+    /// updated are found among the last entries, where a hash table found
+    /// each at a random place in memory.
+    by_uuid: Sorted<(Bits128, Slot)>,
+    /// Rows with any other id, both ways.
+    by_text: HashMap<ExecutionId, Slot>,
     text_ids: HashMap<Slot, ExecutionId>,
     len: usize,
 }
@@ -377,14 +375,18 @@ impl Rows {
     }
 
     pub(super) fn find(&self, id: &ExecutionId) -> Option<Slot> {
-        let key = Key::of(id.as_str());
-        self.by_id
-            .find(key.hash(), |s| key_matches(&self.rows, &self.text_ids, *s, &key))
-            .copied()
+        match uuid_bits(id.as_str()) {
+            Some(v) => self.find_uuid(Bits128::new(v)),
+            None => self.by_text.get(id).copied(),
+        }
+    }
+
+    fn find_uuid(&self, id: Bits128) -> Option<Slot> {
+        self.by_uuid.find_by(|(k, _)| k.cmp(&id)).map(|(_, s)| *s)
     }
 
     /// Stores a new row for `e` (with `flags`); `None` when the id is taken.
-    /// The id is parsed and hashed once, and looked up once.
+    /// The id is parsed once.
     pub(super) fn insert(
         &mut self,
         e: &Execution,
@@ -418,33 +420,30 @@ impl Rows {
             flags: flags | if uuid.is_some() { 0 } else { TEXT_ID },
         };
         row.set_mutable(e, executor)?;
-        let Self {
-            by_id,
-            rows,
-            text_ids,
-            free,
-            len,
-        } = self;
-        let vacant = match by_id.entry(
-            key.hash(),
-            |s| key_matches(rows, text_ids, *s, &key),
-            |s| rehash(rows, text_ids, *s),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(_) => return Ok(None),
-            hashbrown::hash_table::Entry::Vacant(v) => v,
+        let taken = match uuid {
+            Some(v) => self.find_uuid(Bits128::new(v)).is_some(),
+            None => self.by_text.contains_key(&e.id),
         };
-        let slot = match free.pop() {
+        if taken {
+            return Ok(None);
+        }
+        let slot = match self.free.pop() {
             Some(s) => s,
-            None => rows.push()?,
+            None => self.rows.push()?,
         };
-        if let Some(place) = rows.get_mut(slot) {
+        if let Some(place) = self.rows.get_mut(slot) {
             *place = Some(row);
         }
-        if uuid.is_none() {
-            text_ids.insert(slot, e.id.clone());
+        match uuid {
+            Some(v) => {
+                self.by_uuid.insert((Bits128::new(v), slot));
+            }
+            None => {
+                self.by_text.insert(e.id.clone(), slot);
+                self.text_ids.insert(slot, e.id.clone());
+            }
         }
-        vacant.insert(slot);
-        *len += 1;
+        self.len += 1;
         Ok(Some(slot))
     }
 
@@ -470,11 +469,12 @@ impl Rows {
     }
 
     pub(super) fn remove(&mut self, slot: Slot) -> Option<Row> {
-        let hash = self.rows.get(slot)?.as_ref().map(|_| self.key(slot).hash())?;
-        if let Ok(entry) = self.by_id.find_entry(hash, |s| *s == slot) {
-            entry.remove();
+        let row = self.rows.get(slot)?.as_ref()?;
+        if row.flags & TEXT_ID == 0 {
+            self.by_uuid.remove(&(row.id, slot));
+        } else if let Some(id) = self.text_ids.remove(&slot) {
+            self.by_text.remove(&id);
         }
-        self.text_ids.remove(&slot);
         self.free.push(slot);
         self.len -= 1;
         self.rows.get_mut(slot)?.take()
@@ -561,16 +561,4 @@ fn key_of<'a>(rows: &Slab, text_ids: &'a HashMap<Slot, ExecutionId>, slot: Slot)
         Some(r) if r.flags & TEXT_ID == 0 => Key::Uuid(r.id.get()),
         _ => Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)),
     }
-}
-
-fn key_matches(rows: &Slab, text_ids: &HashMap<Slot, ExecutionId>, slot: Slot, key: &Key<'_>) -> bool {
-    match (key_of(rows, text_ids, slot), key) {
-        (Key::Uuid(a), Key::Uuid(b)) => a == *b,
-        (Key::Text(a), Key::Text(b)) => a == *b,
-        _ => false,
-    }
-}
-
-fn rehash(rows: &Slab, text_ids: &HashMap<Slot, ExecutionId>, slot: Slot) -> u64 {
-    key_of(rows, text_ids, slot).hash()
 }
