@@ -187,3 +187,36 @@ async fn rows_across_slab_chunks_stay_reachable() {
         assert_eq!(&store.get_execution(&e.id).await.expect("get"), e);
     }
 }
+
+/// Ids that do not arrive in their order (made elsewhere, or imported) are
+/// found as well as the engine's own, and an id is stored at most once in
+/// either form.
+#[tokio::test]
+async fn ids_out_of_order_are_found_and_never_stored_twice() {
+    let (store, task) = store_with_task().await;
+    let at = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
+    let mut ids: Vec<ExecutionId> = (0..3_000).map(|_| ExecutionId::generate()).collect();
+    ids.push(ExecutionId::new("manual-1"));
+    // Newest first, then every other one of the rest: inserts land at the
+    // front and in the middle of the index, never at its end.
+    let order: Vec<usize> = (0..ids.len())
+        .rev()
+        .filter(|i| i % 2 == 0)
+        .chain((0..ids.len()).filter(|i| i % 2 == 1))
+        .collect();
+    for &i in &order {
+        let mut e = Execution::new_pending(task.clone(), TriggerType::Manual, at, None, at);
+        e.id = ids[i].clone();
+        store.insert_execution(&e).await.expect("insert");
+    }
+    for id in &ids {
+        assert_eq!(&store.get_execution(id).await.expect("get").id, id);
+        let mut again = Execution::new_pending(task.clone(), TriggerType::Manual, at, None, at);
+        again.id = id.clone();
+        assert!(matches!(
+            store.insert_execution(&again).await,
+            Err(StoreError::Conflict(_))
+        ));
+    }
+    assert_eq!(store.len(), ids.len());
+}
