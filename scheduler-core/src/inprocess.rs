@@ -128,21 +128,10 @@ impl InProcessDispatcher {
 
     /// Everything a run needs, looked up and built before it starts.
     fn run_of(&self, request: DispatchRequest) -> Run {
-        let handler = self.handlers.get(&request.task.name).cloned();
-        let cancel = CancellationToken::new();
-        let ctx = JobContext {
-            execution_id: request.execution_id.clone(),
-            task: request.task.clone(),
-            parameters: request.parameters.clone(),
-            scheduled_time: request.scheduled_time,
-            retry_count: request.retry_count,
-            cancel,
-        };
         Run {
-            handler,
-            cancel: ctx.cancel.clone(),
-            ctx: Some(ctx),
-            request,
+            handler: self.handlers.get(&request.task.name).cloned(),
+            cancel: CancellationToken::new(),
+            request: Some(request),
             shared: self.shared.clone(),
         }
     }
@@ -153,8 +142,8 @@ struct Run {
     handler: Option<Handler>,
     /// The context's token, kept to cancel a run that waits.
     cancel: CancellationToken,
-    ctx: Option<JobContext>,
-    request: DispatchRequest,
+    /// Taken apart into the handler's context when it starts.
+    request: Option<DispatchRequest>,
     shared: Arc<Shared>,
 }
 
@@ -164,8 +153,31 @@ impl PreparedDispatch for Run {
     /// a task of its own, still cancellable. A panic, at the call or in a
     /// poll, is a failed attempt.
     fn start(&mut self) -> DispatchOutcome {
-        let (Some(handler), Some(ctx)) = (&self.handler, self.ctx.take()) else {
-            return DispatchOutcome::Refused(format!("no in-process handler named {:?}", self.request.task.name));
+        let Some(request) = self.request.take() else {
+            return DispatchOutcome::Refused("this run was started already".to_owned());
+        };
+        let Some(handler) = &self.handler else {
+            return DispatchOutcome::Refused(format!("no in-process handler named {:?}", request.task.name));
+        };
+        // The context takes what it shows from the request; what a run that
+        // waits reports with is kept apart.
+        let DispatchRequest {
+            execution_id,
+            task,
+            parameters,
+            scheduled_time,
+            retry_count,
+            callback_token,
+            reporter,
+            ..
+        } = request;
+        let ctx = JobContext {
+            execution_id: execution_id.clone(),
+            task,
+            parameters,
+            scheduled_time,
+            retry_count,
+            cancel: self.cancel.clone(),
         };
         let mut run = match std::panic::catch_unwind(AssertUnwindSafe(|| (handler.0)(ctx))) {
             Ok(fut) => AssertUnwindSafe(fut).catch_unwind(),
@@ -175,22 +187,21 @@ impl PreparedDispatch for Run {
         if let std::task::Poll::Ready(outcome) = run.poll_unpin(&mut first_poll) {
             return DispatchOutcome::Finished(report_of(outcome));
         }
-        let (request, shared, cancel) = (self.request.clone(), self.shared.clone(), self.cancel.clone());
-        shared.running().insert(request.execution_id.clone(), cancel.clone());
+        let (shared, cancel) = (self.shared.clone(), self.cancel.clone());
+        shared.running().insert(execution_id.clone(), cancel.clone());
         self.shared.tracker.spawn(async move {
             let outcome = tokio::select! {
                 r = run => Some(r),
                 _ = cancel.cancelled() => None,
             };
-            shared.running().remove(&request.execution_id);
+            shared.running().remove(&execution_id);
             // Stopped or timed out: the engine already recorded why.
             let Some(outcome) = outcome else { return };
             // Handlers that started at the same instant run first; the
             // bookkeeping of this one waits its turn.
             tokio::task::yield_now().await;
-            request
-                .reporter
-                .report(&request.execution_id, &request.callback_token, report_of(outcome))
+            reporter
+                .report(&execution_id, &callback_token, report_of(outcome))
                 .await;
         });
         DispatchOutcome::Accepted

@@ -17,7 +17,8 @@ use std::sync::atomic::Ordering;
 /// its last moments on the clock and is started from every worker thread.
 const LARGE_INSTANT: usize = 1024;
 
-/// Fires a worker takes at a time from a large instant's shared list.
+/// Fires per block of prepared attempts: a worker takes one at a time from
+/// a large instant's shared list.
 const BLOCK: usize = 64;
 
 /// How early a large instant (see [`LARGE_INSTANT`]) wakes to wait out the rest
@@ -52,15 +53,25 @@ impl Drop for InFlight<'_> {
 
 use ExecutionStatus::{Cancelled, Pending, Skipped};
 
-/// The blocks of an instant in one vector, allocated once at its size (an
-/// instant's vectors are megabytes: growing them by doubling cost a copy and
-/// fresh pages each time).
-fn concat(blocks: Vec<Vec<Attempt>>) -> Vec<Attempt> {
-    let mut all = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
-    for b in blocks {
-        all.extend(b);
+/// An instant's prepared attempts, in blocks of at most [`BLOCK`], in
+/// order: they are made, checked, started and answered block by block, never
+/// copied into one instant-sized vector (megabytes at 10 000 fires).
+type Blocks = Vec<Vec<Attempt>>;
+
+fn attempts(blocks: &Blocks) -> usize {
+    blocks.iter().map(Vec::len).sum()
+}
+
+/// Adds `a` to the last block, or to a new one when that is full.
+fn push_in_blocks(blocks: &mut Blocks, a: Attempt) {
+    match blocks.last_mut() {
+        Some(last) if last.len() < BLOCK => last.push(a),
+        _ => {
+            let mut block = Vec::with_capacity(BLOCK);
+            block.push(a);
+            blocks.push(block);
+        }
     }
-    all
 }
 
 impl Inner {
@@ -99,7 +110,7 @@ impl Inner {
         // A large instant wakes a little early and waits out the rest on the
         // clock itself (`until_instant`): the timer's millisecond ticks
         // would start it 1 to 2 ms late.
-        let large = prepared.len() >= LARGE_INSTANT;
+        let large = attempts(&prepared) >= LARGE_INSTANT;
         let wake = if large {
             instant - chrono_of(PRECISE_WAIT)
         } else {
@@ -113,7 +124,7 @@ impl Inner {
         // nothing is sent early; the attempts go back to pending, due at
         // their instant.
         if !self.is_leader() {
-            self.unprepare_all(prepared).await;
+            self.unprepare_all(prepared.into_iter().flatten()).await;
             return;
         }
         let mut prepared = self.drop_changed(prepared, prepared_at).await;
@@ -126,12 +137,9 @@ impl Inner {
             // task spawned alone waits in this worker's LIFO slot, which no
             // other worker can take from; the next spawn moves it to the
             // shared queue and wakes an idle worker.
-            let mut blocks = Vec::with_capacity(prepared.len().div_ceil(BLOCK));
-            while !prepared.is_empty() {
-                blocks.push(prepared.split_off(prepared.len().saturating_sub(BLOCK)));
-            }
             // Popped from the end: the first prepared go first.
-            let blocks = Arc::new(std::sync::Mutex::new(blocks));
+            prepared.reverse();
+            let blocks = Arc::new(std::sync::Mutex::new(prepared));
             for _ in 0..workers {
                 let (me, blocks) = (self.clone(), blocks.clone());
                 self.spawn(async move {
@@ -145,7 +153,7 @@ impl Inner {
             }
         } else {
             if large && !self.until_instant(instant).await {
-                self.unprepare_all(prepared).await;
+                self.unprepare_all(prepared.into_iter().flatten()).await;
                 return;
             }
             self.clone().send_all(prepared).await;
@@ -203,15 +211,17 @@ impl Inner {
 
     /// Sends prepared attempts, then records the answers: the instant costs
     /// only the sends.
-    pub(super) async fn send_all(self: Arc<Self>, mut prepared: Vec<Attempt>) {
-        self.start_ready(&mut prepared);
-        self.send_rest(vec![prepared]).await;
+    async fn send_all(self: Arc<Self>, mut prepared: Blocks) {
+        for block in &mut prepared {
+            self.start_ready(block);
+        }
+        self.send_rest(prepared).await;
     }
 
     /// Sends the attempts not started yet from tasks of their own, then
     /// records the answers of those that were (blocks as they were started,
     /// not copied into one vector).
-    pub(super) async fn send_rest(self: Arc<Self>, mut blocks: Vec<Vec<Attempt>>) {
+    pub(super) async fn send_rest(self: Arc<Self>, mut blocks: Blocks) {
         for block in &mut blocks {
             for a in block.extract_if(.., |a| a.answer.is_none() && !a.stopped) {
                 let me = self.clone();
@@ -269,15 +279,17 @@ impl Inner {
     /// Fires prepared ahead of their instant whose task this instance paused,
     /// deleted or rescheduled in the meantime do not go: they are cancelled
     /// with a log line saying why.
-    pub(super) async fn drop_changed(&self, prepared: Vec<Attempt>, since: DateTime<Utc>) -> Vec<Attempt> {
-        let changed = self.book.changed_since(since, prepared.iter().map(|a| &a.task.id));
+    async fn drop_changed(&self, prepared: Blocks, since: DateTime<Utc>) -> Blocks {
+        let changed = self
+            .book
+            .changed_since(since, prepared.iter().flatten().map(|a| &a.task.id));
         if changed.is_empty() {
             return prepared;
         }
-        let mut keep = Vec::with_capacity(prepared.len());
-        for a in prepared {
+        let mut keep = Blocks::with_capacity(prepared.len());
+        for a in prepared.into_iter().flatten() {
             if !changed.contains(&a.task.id) {
-                keep.push(a);
+                push_in_blocks(&mut keep, a);
                 continue;
             }
             let still_due = match self.store.get_task(&a.task.id).await {
@@ -289,7 +301,7 @@ impl Inner {
                 Err(_) => false,
             };
             if still_due {
-                keep.push(a);
+                push_in_blocks(&mut keep, a);
                 continue;
             }
             let (guard, change) = transition::cancelled_before_instant(a.execution.retry_count, self.now());
@@ -310,7 +322,7 @@ impl Inner {
     /// picked first (candidates read once for all the tasks), so each block
     /// is one store call. A fire with no candidate, or whose pick failed, is
     /// claimed alone and its attempt follows the usual rules.
-    async fn prepare_ahead(&self, plans: Vec<FirePlan>, instant: DateTime<Utc>) -> Vec<Attempt> {
+    async fn prepare_ahead(&self, plans: Vec<FirePlan>, instant: DateTime<Utc>) -> Blocks {
         if plans.is_empty() {
             return Vec::new();
         }
@@ -344,11 +356,11 @@ impl Inner {
             }
             blocks.push(self.claim_block(block, instant));
         }
-        concat(futures::future::join_all(blocks).await)
+        futures::future::join_all(blocks).await.into_iter().flatten().collect()
     }
 
     /// Claims one block of fires in one store call and readies their dispatch.
-    async fn claim_block(&self, block: Vec<(FirePlan, Option<Arc<Executor>>)>, instant: DateTime<Utc>) -> Vec<Attempt> {
+    async fn claim_block(&self, block: Vec<(FirePlan, Option<Arc<Executor>>)>, instant: DateTime<Utc>) -> Blocks {
         // One clock read for the block: its rows are made within microseconds.
         let now = self.now();
         let execs: Vec<Execution> = block
@@ -379,7 +391,7 @@ impl Inner {
                 return Vec::new();
             }
         };
-        let mut out = Vec::with_capacity(execs.len());
+        let mut out = Blocks::with_capacity(execs.len().div_ceil(BLOCK));
         let mut claimed = metrics::Tally::new();
         for (((plan, picked), exec), outcome) in block.into_iter().zip(execs).zip(outcomes) {
             match outcome {
@@ -394,7 +406,7 @@ impl Inner {
                             Ok(ready) => a.ready = Some(ready),
                             Err(request) => a.request = Some(Box::new(request)),
                         }
-                        out.push(a);
+                        push_in_blocks(&mut out, a);
                     }
                 }
                 ClaimOutcome::AlreadyFired => {
