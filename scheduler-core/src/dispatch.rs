@@ -43,7 +43,12 @@ pub fn is_callback_token(token: &[u8]) -> bool {
 /// The value of a token of [`is_callback_token`]'s shape, read in one pass
 /// (the memory store keeps tokens as this number).
 pub(crate) fn callback_token_value(token: &[u8]) -> Option<u128> {
-    let (hi, lo) = (token.get(..16)?, token.get(16..)?);
+    lower_hex_u128(token)
+}
+
+/// Exactly 32 lower-case hex digits as a number.
+pub(crate) fn lower_hex_u128(digits: &[u8]) -> Option<u128> {
+    let (hi, lo) = (digits.get(..16)?, digits.get(16..)?);
     if lo.len() != 16 {
         return None;
     }

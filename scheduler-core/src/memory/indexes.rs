@@ -131,6 +131,11 @@ impl<E: Copy + Ord> Sorted<E> {
         })
     }
 
+    /// The greatest entry.
+    pub(super) fn last(&self) -> Option<&E> {
+        self.chunks.back().and_then(VecDeque::back)
+    }
+
     /// Every entry, in order (reversible).
     pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &E> + '_ {
         self.chunks.iter().flatten()
@@ -257,6 +262,7 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(index.is_empty(), set.is_empty());
+                prop_assert_eq!(index.last(), set.last());
             }
             prop_assert!(index.iter().copied().eq(set.iter().copied()));
             prop_assert!(index.iter().rev().copied().eq(set.iter().rev().copied()));

@@ -42,13 +42,23 @@ impl Bits128 {
 /// The id as 128 bits when it is a lower-case hyphenated UUID, the form
 /// [`ExecutionId::generate`] makes (and the only one stored this compactly).
 fn uuid_bits(id: &str) -> Option<u128> {
-    // 36 characters parse only in the hyphenated form; lower case is then
-    // the one spelling left to check.
-    if id.len() != uuid::fmt::Hyphenated::LENGTH || id.bytes().any(|b| b.is_ascii_uppercase()) {
+    let id = id.as_bytes();
+    if id.len() != uuid::fmt::Hyphenated::LENGTH || HYPHENS.iter().any(|&i| id[i] != b'-') {
         return None;
     }
-    uuid::Uuid::try_parse(id).ok().map(|u| u.as_u128())
+    // The 32 digits without the hyphens.
+    let mut digits = [0u8; 32];
+    let mut n = 0;
+    for group in id.split(|b| *b == b'-') {
+        let end = n + group.len();
+        digits.get_mut(n..end)?.copy_from_slice(group);
+        n = end;
+    }
+    crate::dispatch::lower_hex_u128(&digits[..n])
 }
+
+/// Where a hyphenated UUID has its hyphens.
+const HYPHENS: [usize; 4] = [8, 13, 18, 23];
 
 fn uuid_text(v: u128, buf: &mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &str {
     uuid::Uuid::from_u128(v).hyphenated().encode_lower(buf)
@@ -560,5 +570,24 @@ fn key_of<'a>(rows: &Slab, text_ids: &'a HashMap<Slot, ExecutionId>, slot: Slot)
     match rows.get(slot).and_then(Option::as_ref) {
         Some(r) if r.flags & TEXT_ID == 0 => Key::Uuid(r.id.get()),
         _ => Key::Text(text_ids.get(&slot).map_or("", ExecutionId::as_str)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lower_case_hyphenated_uuids_read_as_numbers() {
+        let u = uuid::Uuid::now_v7();
+        let text = u.hyphenated().to_string();
+        assert_eq!(uuid_bits(&text), Some(u.as_u128()));
+        assert_eq!(uuid_bits(&text.to_uppercase()), None);
+        assert_eq!(uuid_bits(&u.simple().to_string()), None);
+        let mut moved = text.clone().into_bytes();
+        moved.swap(8, 9);
+        assert_eq!(uuid_bits(std::str::from_utf8(&moved).unwrap()), None);
+        assert_eq!(uuid_bits(&format!("{}-", &text[..35])), None);
+        assert_eq!(uuid_bits("zz-manual"), None);
     }
 }

@@ -454,10 +454,12 @@ impl State {
     pub(super) fn claim(&mut self, e: &Execution, next_run_time: Option<Option<DateTime<Utc>>>) -> StoreResult<Slot> {
         let task = self.existing_task_slot(&e.task_id)?;
         let at = nanos(e.scheduled_time)?;
-        let taken = self.per_task[task as usize]
-            .executions
-            .range((at, 0)..=(at, Slot::MAX))
-            .any(|(_, s)| self.rows.get(*s).flags & CLAIMED != 0);
+        let executions = &self.per_task[task as usize].executions;
+        // Usually later than every execution of the task: nothing to look at.
+        let taken = executions.last().is_some_and(|(t, _)| *t >= at)
+            && executions
+                .range((at, 0)..=(at, Slot::MAX))
+                .any(|(_, s)| self.rows.get(*s).flags & CLAIMED != 0);
         if taken {
             return Err(StoreError::AlreadyFired {
                 task_id: e.task_id.clone(),
