@@ -144,8 +144,8 @@ pub use domain::{
     DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_SECONDS, Execution, ExecutionChange, ExecutionGuard, ExecutionId,
     ExecutionStatus, Executor, ExecutorId, ExecutorPatch, ExecutorRegistration, ExecutorStatus, HealthThresholds,
     JsonObject, MAX_ID_LEN, MAX_JSON_DEPTH, MAX_PARAMETERS_BYTES, MAX_TASK_EXECUTORS, MisfirePolicy, ModeName, NewTask,
-    SchedulerInstance, StrategyName, Task, TaskExecutor, TaskExecutorInput, TaskId, TaskPatch, TaskStatus, TriggerType,
-    ValidationError,
+    SchedulerInstance, StatusSet, StrategyName, Task, TaskExecutor, TaskExecutorInput, TaskId, TaskPatch, TaskStatus,
+    TriggerType, ValidationError,
 };
 
 // ---- the store boundary ---------------------------------------------------

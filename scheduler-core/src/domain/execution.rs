@@ -172,6 +172,49 @@ impl Execution {
     }
 }
 
+/// A set of statuses, as a guard accepts them: a bit per status, so a guard
+/// is made without an allocation.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct StatusSet(u8);
+
+impl StatusSet {
+    fn bit(status: ExecutionStatus) -> u8 {
+        // One bit per variant: `ALL` has seven.
+        1 << (status as u8)
+    }
+
+    /// Whether `status` is in the set.
+    pub fn contains(self, status: ExecutionStatus) -> bool {
+        self.0 & Self::bit(status) != 0
+    }
+
+    /// Adds `status`.
+    pub fn insert(&mut self, status: ExecutionStatus) {
+        self.0 |= Self::bit(status);
+    }
+
+    /// The statuses in the set, in the order of [`ExecutionStatus::ALL`].
+    pub fn iter(self) -> impl Iterator<Item = ExecutionStatus> {
+        ExecutionStatus::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+}
+
+impl FromIterator<ExecutionStatus> for StatusSet {
+    fn from_iter<I: IntoIterator<Item = ExecutionStatus>>(statuses: I) -> Self {
+        let mut set = Self::default();
+        for s in statuses {
+            set.insert(s);
+        }
+        set
+    }
+}
+
+impl std::fmt::Debug for StatusSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
 /// A compare-and-set condition for [`Store::update_execution`](crate::Store::update_execution).
 ///
 /// The update applies only when the stored execution's status is one of
@@ -180,7 +223,7 @@ impl Execution {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecutionGuard {
     /// Accepted current statuses.
-    pub status_in: Vec<ExecutionStatus>,
+    pub status_in: StatusSet,
     /// Required current `retry_count` (the attempt number).
     pub retry_count: Option<u32>,
     /// Required: `Some(true)` the attempt was sent, `Some(false)` not yet.
@@ -191,7 +234,7 @@ impl ExecutionGuard {
     /// Any of these statuses.
     pub fn status_in(statuses: &[ExecutionStatus]) -> Self {
         Self {
-            status_in: statuses.to_vec(),
+            status_in: statuses.iter().copied().collect(),
             retry_count: None,
             dispatched: None,
         }
@@ -218,7 +261,7 @@ impl ExecutionGuard {
     /// attempt number, and whether the attempt was sent.
     pub fn matches_parts(&self, status: ExecutionStatus, retry_count: u32, dispatched: bool) -> bool {
         !status.is_final()
-            && self.status_in.contains(&status)
+            && self.status_in.contains(status)
             && self.retry_count.is_none_or(|n| n == retry_count)
             && self.dispatched.is_none_or(|d| d == dispatched)
     }
@@ -311,4 +354,23 @@ pub struct SchedulerInstance {
     pub started_at: DateTime<Utc>,
     /// Its last heartbeat.
     pub last_heartbeat: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ExecutionStatus::*;
+
+    #[test]
+    fn a_status_set_holds_each_status_once_in_a_fixed_order() {
+        let set: StatusSet = [Running, Pending, Running].into_iter().collect();
+        assert!(set.contains(Pending) && set.contains(Running));
+        assert!(ExecutionStatus::ALL[2..].iter().all(|s| !set.contains(*s)));
+        assert_eq!(set.iter().collect::<Vec<_>>(), [Pending, Running]);
+        assert_eq!(set, ExecutionGuard::status_in(&[Pending, Running]).status_in);
+        assert_eq!(format!("{set:?}"), "{Pending, Running}");
+        let all: StatusSet = ExecutionStatus::ALL.into_iter().collect();
+        assert_eq!(all.iter().collect::<Vec<_>>(), ExecutionStatus::ALL);
+        assert_eq!(StatusSet::default().iter().count(), 0);
+    }
 }

@@ -9,7 +9,9 @@ mod task;
 pub mod transition;
 mod validation;
 
-pub use execution::{Execution, ExecutionChange, ExecutionGuard, ExecutionStatus, SchedulerInstance, TriggerType};
+pub use execution::{
+    Execution, ExecutionChange, ExecutionGuard, ExecutionStatus, SchedulerInstance, StatusSet, TriggerType,
+};
 pub use executor::{Executor, ExecutorPatch, ExecutorRegistration, ExecutorStatus, HealthThresholds};
 pub use ids::{ExecutionId, ExecutorId, MAX_ID_LEN, TaskId};
 pub use names::{ModeName, StrategyName};
