@@ -57,12 +57,17 @@ impl<E: Copy + Ord> Sorted<E> {
         self.chunks.is_empty()
     }
 
-    /// The chunk where `e` is or would go: the last one whose first entry
-    /// is not above it (the first chunk for an entry below them all).
-    fn chunk_of(&self, e: &E) -> usize {
-        self.chunks
-            .partition_point(|c| c.front().is_some_and(|f| f <= e))
-            .saturating_sub(1)
+    /// The chunk where the entry `cmp` looks for is or would go: the last
+    /// one whose first entry is not above it, `None` below them all, for a
+    /// `cmp` that orders entries as they are ordered. The last chunk is
+    /// tried first: most entries looked for are among the latest.
+    fn chunk_by(&self, cmp: impl Fn(&E) -> Ordering) -> Option<usize> {
+        let not_above = |c: &VecDeque<E>| c.front().is_some_and(|f| cmp(f).is_le());
+        let last = self.chunks.len().checked_sub(1)?;
+        if self.chunks.get(last).is_some_and(not_above) {
+            return Some(last);
+        }
+        self.chunks.partition_point(not_above).checked_sub(1)
     }
 
     /// Adds `e`; false when it was there already.
@@ -78,7 +83,8 @@ impl<E: Copy + Ord> Sorted<E> {
             }
             None => self.chunks.push_back(VecDeque::from([e])),
             Some(_) => {
-                let i = self.chunk_of(&e);
+                // Below every chunk: the first takes it.
+                let i = self.chunk_by(|x| x.cmp(&e)).unwrap_or(0);
                 let chunk = &mut self.chunks[i];
                 let Err(at) = chunk.binary_search(&e) else {
                     return false;
@@ -95,10 +101,10 @@ impl<E: Copy + Ord> Sorted<E> {
 
     /// Takes `e` out; false when it was not there.
     pub(super) fn remove(&mut self, e: &E) -> bool {
-        let i = self.chunk_of(e);
-        let Some(chunk) = self.chunks.get_mut(i) else {
+        let Some(i) = self.chunk_by(|x| x.cmp(e)) else {
             return false;
         };
+        let chunk = &mut self.chunks[i];
         let Ok(at) = chunk.binary_search(e) else {
             return false;
         };
@@ -142,19 +148,9 @@ impl<E: Copy + Ord> Sorted<E> {
     }
 
     /// The entry `cmp` finds equal, for a `cmp` that orders entries as
-    /// they are ordered (a lookup by part of the entry); the last chunk is
-    /// tried first.
+    /// they are ordered (a lookup by part of the entry).
     pub(super) fn find_by(&self, cmp: impl Fn(&E) -> Ordering) -> Option<&E> {
-        let last = self.chunks.back()?;
-        let chunk = match last.front() {
-            Some(f) if cmp(f).is_le() => last,
-            _ => {
-                let i = self
-                    .chunks
-                    .partition_point(|c| c.front().is_some_and(|f| cmp(f).is_le()));
-                self.chunks.get(i.checked_sub(1)?)?
-            }
-        };
+        let chunk = self.chunks.get(self.chunk_by(&cmp)?)?;
         chunk.binary_search_by(cmp).ok().and_then(|i| chunk.get(i))
     }
 }

@@ -46,15 +46,13 @@ fn uuid_bits(id: &str) -> Option<u128> {
     if id.len() != uuid::fmt::Hyphenated::LENGTH || HYPHENS.iter().any(|&i| id[i] != b'-') {
         return None;
     }
-    // The 32 digits without the hyphens.
+    // The 32 digits without the hyphens; with a hyphen anywhere else, the
+    // zero bytes left at the end are not digits.
     let mut digits = [0u8; 32];
-    let mut n = 0;
-    for group in id.split(|b| *b == b'-') {
-        let end = n + group.len();
-        digits.get_mut(n..end)?.copy_from_slice(group);
-        n = end;
+    for (d, b) in digits.iter_mut().zip(id.iter().filter(|b| **b != b'-')) {
+        *d = *b;
     }
-    crate::dispatch::lower_hex_u128(&digits[..n])
+    crate::dispatch::lower_hex_u128(&digits)
 }
 
 /// Where a hyphenated UUID has its hyphens.
@@ -302,16 +300,10 @@ impl<Id: Clone + Eq + Hash> Interner<Id> {
     }
 }
 
-/// What a lookup by id hashes: the 128 bits of a UUID, or the text.
+/// A row's id: the 128 bits of a UUID, or the text.
 enum Key<'a> {
     Uuid(u128),
     Text(&'a str),
-}
-
-impl<'a> Key<'a> {
-    fn of(id: &'a str) -> Self {
-        uuid_bits(id).map_or(Key::Text(id), Key::Uuid)
-    }
 }
 
 /// Rows per chunk of the slab.
@@ -405,11 +397,7 @@ impl Rows {
         params: Option<Arc<serde_json::Value>>,
         flags: u8,
     ) -> StoreResult<Option<Slot>> {
-        let key = Key::of(e.id.as_str());
-        let uuid = match key {
-            Key::Uuid(v) => Some(v),
-            Key::Text(_) => None,
-        };
+        let uuid = uuid_bits(e.id.as_str());
         let mut row = Row {
             id: Bits128::new(uuid.unwrap_or(0)),
             token: Bits128::default(),

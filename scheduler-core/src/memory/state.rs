@@ -81,19 +81,16 @@ pub(super) struct Hours {
 impl Hours {
     /// The counters of `hour`, made when missing.
     pub(super) fn at(&mut self, hour: i64) -> &mut StatusCounts {
-        match &mut self.latest {
-            Some((h, _)) if *h < hour => {
-                if let Some((h, counts)) = self.latest.replace((hour, StatusCounts::default())) {
-                    self.earlier.insert(h, counts);
-                }
+        match self.latest {
+            Some((h, _)) if h > hour => return self.earlier.entry(hour).or_default(),
+            // A later hour: the latest one becomes an earlier one.
+            Some((h, counts)) if h < hour => {
+                self.earlier.insert(h, counts);
+                self.latest = None;
             }
-            Some(_) => {}
-            None => self.latest = Some((hour, StatusCounts::default())),
+            _ => {}
         }
-        match &mut self.latest {
-            Some((h, counts)) if *h == hour => counts,
-            _ => self.earlier.entry(hour).or_default(),
-        }
+        &mut self.latest.get_or_insert((hour, StatusCounts::default())).1
     }
 
     /// The hours within `from..=to`, in order.
