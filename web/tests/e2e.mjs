@@ -408,8 +408,26 @@ try {
       await previous.click();
       await waitText(range, /^21–40 of 45$/, "back on page 2");
       assert(JSON.stringify(await rowIds()) === JSON.stringify(page2), "page 2 again, the same rows");
+      // Every state the list passes through on the way back is recorded: page
+      // 2's rows must never show under page 1's range while page 1 loads.
+      await page.evaluate(() => {
+        const seen = [];
+        const observer = new MutationObserver(() => {
+          const range = document.querySelector('[data-testid="pagination-range"]');
+          const rows = document.querySelectorAll('[data-testid="executions-table"] tbody tr');
+          seen.push({ range: range ? range.textContent : null, rows: [...rows].map((r) => r.getAttribute("data-testid")) });
+        });
+        observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+        window.__pagingSeen = { seen, observer };
+      });
       await previous.click();
       await waitText(range, /^1–20 of 45$/, "back on page 1");
+      const states = await page.evaluate(() => {
+        window.__pagingSeen.observer.disconnect();
+        return window.__pagingSeen.seen;
+      });
+      const stale = states.filter((s) => s.range === "1–20 of 45" && s.rows.some((r) => page2.includes(r)));
+      assert(stale.length === 0, `page 2's rows shown under page 1's range: ${JSON.stringify(stale[0])}`);
       assert(JSON.stringify(await rowIds()) === JSON.stringify(page1), "page 1 again, the same rows");
       assert(!asked.at(-1).has("cursor"), "the first page is asked without a cursor");
 

@@ -13,20 +13,32 @@ export interface ApiState<T> {
   reload: () => void;
 }
 
+/** The last answer, and the `deps` it was fetched for. */
+interface Answer<T> {
+  deps: unknown[];
+  data?: T;
+  error?: Error;
+  updatedAt?: Date;
+}
+
+function sameDeps(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+}
+
 /**
  * Runs `load` when `deps` change and every `pollMs` milliseconds while the tab
  * is visible. Data from the last success stays while a refresh is in flight
- * or fails, so a page does not flicker on every poll.
+ * or fails, so a page does not flicker on every poll. An answer counts only
+ * for the `deps` it was fetched for: from the render in which `deps` change
+ * until the new answer arrives, the state is loading with no data, so a page
+ * never shows the previous rows under the new page's heading.
  */
 export function useApi<T>(
   load: (signal: AbortSignal) => Promise<T>,
   deps: unknown[],
   pollMs?: number,
 ): ApiState<T> {
-  const [data, setData] = useState<T>();
-  const [error, setError] = useState<Error>();
-  const [loading, setLoading] = useState(true);
-  const [updatedAt, setUpdatedAt] = useState<Date>();
+  const [answer, setAnswer] = useState<Answer<T> | undefined>();
   const [tick, setTick] = useState(0);
   // Callers pass an inline `load`; `deps` say when it fetches something else.
   const loadRef = useRef(load);
@@ -34,29 +46,22 @@ export function useApi<T>(
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
 
-  // A change of what is shown starts from a clean slate.
-  useEffect(() => {
-    setData(undefined);
-    setError(undefined);
-    setLoading(true);
-  }, deps);
-
   useEffect(() => {
     const controller = new AbortController();
+    const fetchedFor = deps;
     loadRef
       .current(controller.signal)
-      .then((d) => {
+      .then((data) => {
         if (controller.signal.aborted) return;
-        setData(d);
-        setError(undefined);
-        setUpdatedAt(new Date());
+        setAnswer({ deps: fetchedFor, data, updatedAt: new Date() });
       })
       .catch((e: unknown) => {
         if (controller.signal.aborted) return;
-        setError(e instanceof Error ? e : new Error(String(e)));
-      })
-      .finally(() => {
-        if (!controller.signal.aborted) setLoading(false);
+        const error = e instanceof Error ? e : new Error(String(e));
+        // A failed refresh keeps the data it could not replace.
+        setAnswer((last) =>
+          last && sameDeps(last.deps, fetchedFor) ? { ...last, error } : { deps: fetchedFor, error },
+        );
       });
     return () => controller.abort();
   }, [...deps, tick]);
@@ -69,7 +74,14 @@ export function useApi<T>(
     return () => window.clearInterval(id);
   }, [pollMs, reload]);
 
-  return { data, error, loading, updatedAt, reload };
+  const current = answer && sameDeps(answer.deps, deps) ? answer : undefined;
+  return {
+    data: current?.data,
+    error: current?.error,
+    loading: current === undefined,
+    updatedAt: current?.updatedAt,
+    reload,
+  };
 }
 
 /** `value`, but only after it stopped changing for `ms` milliseconds. */
