@@ -37,16 +37,12 @@ pub struct DispatchRequest {
 /// the request or the store.
 #[doc(hidden)]
 pub fn is_callback_token(token: &[u8]) -> bool {
-    callback_token_value(token).is_some()
+    lower_hex_u128(token).is_some()
 }
 
-/// The value of a token of [`is_callback_token`]'s shape, read in one pass
-/// (the memory store keeps tokens as this number).
-pub(crate) fn callback_token_value(token: &[u8]) -> Option<u128> {
-    lower_hex_u128(token)
-}
-
-/// Exactly 32 lower-case hex digits as a number.
+/// Exactly 32 lower-case hex digits as a number, read in one pass: the value
+/// of a token of [`is_callback_token`]'s shape, or of a UUID's digits (the
+/// memory store keeps both as numbers).
 pub(crate) fn lower_hex_u128(digits: &[u8]) -> Option<u128> {
     let (hi, lo) = (digits.get(..16)?, digits.get(16..)?);
     if lo.len() != 16 {
@@ -221,10 +217,10 @@ mod tests {
     #[test]
     fn a_token_reads_back_as_the_number_it_spells() {
         let v = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
-        assert_eq!(callback_token_value(format!("{v:032x}").as_bytes()), Some(v));
+        assert_eq!(lower_hex_u128(format!("{v:032x}").as_bytes()), Some(v));
         for _ in 0..1000 {
             let t = new_callback_token();
-            assert_eq!(callback_token_value(t.as_bytes()).map(|v| format!("{v:032x}")), Some(t));
+            assert_eq!(lower_hex_u128(t.as_bytes()).map(|v| format!("{v:032x}")), Some(t));
         }
     }
 }

@@ -214,7 +214,7 @@ impl Row {
     /// Stores a callback token: as 128 bits when it is 32 lower-case hex
     /// digits, else as text in the extra fields.
     fn set_token(&mut self, token: Option<&str>) {
-        let hex = token.and_then(|t| crate::dispatch::callback_token_value(t.as_bytes()));
+        let hex = token.and_then(|t| crate::dispatch::lower_hex_u128(t.as_bytes()));
         self.token = Bits128::new(hex.unwrap_or(0));
         if hex.is_some() {
             self.flags |= HEX_TOKEN;
